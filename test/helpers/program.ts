@@ -1,0 +1,167 @@
+/**
+ * Runs the whole valkey-platform program under Pulumi mocks with a stack's config, and records every resource
+ * it registers. One shared helper for every unit and policy test.
+ *
+ * The config comes from the real `Pulumi.<stack>.yaml`, plus overrides, so the tests exercise the files users
+ * edit. The program is imported after `setMocks`, each run with a fresh module cache.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The project root. */
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** One resource the program registered, with the inputs it was given (secrets unwrapped). */
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** The mocked state the resource returned (inputs plus what `outputsFor` adds). */
+    state: Record<string, any>;
+    id: string;
+    urn: string;
+    /** The name of the resource's provider, when it was given one explicitly. */
+    provider?: string;
+}
+
+/** Extra mocked outputs for resources of a type, e.g. a cluster's kubeconfig. */
+export type OutputsFor = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
+
+/** What a program run produced. */
+export interface ProgramRun {
+    resources: RecordedResource[];
+    /** The program's module exports (stack outputs), as Outputs or plain values. */
+    outputs: Record<string, any>;
+    /** Resources of one type. */
+    ofType(type: string): RecordedResource[];
+    /** The one resource with a name, or an assertion error. */
+    named(name: string, type?: string): RecordedResource;
+}
+
+/** Reads the `valkey:` settings (and `aws:`/`azure-native:` ones) of `Pulumi.<stack>.yaml` as flat config keys. */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+/** Default extra outputs for cloud resources the mocks cannot compute (ids, ARNs, kubeconfigs). */
+const defaultOutputs: OutputsFor = (args) => {
+    const name = args.name;
+    switch (args.type) {
+        case "random:index/randomPassword:RandomPassword":
+            return { result: `mock-password-${name}-0123456789abcdef` };
+        default:
+            return undefined;
+    }
+};
+
+/**
+ * Runs the program for `stack` with `overrides` (flat keys like `valkey:shards`) and returns what it created.
+ * Rejects with the program's own error when it refuses the config.
+ */
+export async function runProgram(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    outputsFor?: OutputsFor,
+): Promise<ProgramRun> {
+    const resources: RecordedResource[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const extra = { ...(defaultOutputs(args) ?? {}), ...(outputsFor?.(args) ?? {}) };
+                const state = { ...args.inputs, ...extra };
+                const id = args.id ?? `${args.name}-id`;
+                const urn = `urn:pulumi:${stack}::valkey-platform::${args.type}::${args.name}`;
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    state,
+                    id,
+                    urn,
+                    provider: args.provider,
+                });
+                return { id, state };
+            },
+            call(args) {
+                return outputsFor?.({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ?? args.inputs;
+            },
+        },
+        "valkey-platform",
+        stack,
+        true,
+    );
+    const config: Record<string, string> = { ...stackConfig(stack) };
+    for (const [k, v] of Object.entries(overrides)) {
+        config[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    pulumi.runtime.setAllConfig(config);
+
+    const entry = path.join(ROOT, "index.ts");
+    for (const key of Object.keys(require.cache)) {
+        if (key.startsWith(ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`)) {
+            delete require.cache[key];
+        }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const outputs = require(entry) as Record<string, any>;
+    // Let every apply and registration settle.
+    await settle(outputs);
+    const run: ProgramRun = {
+        resources,
+        outputs,
+        ofType: (type) => resources.filter((r) => r.type === type),
+        named(name, type) {
+            const found = resources.filter((r) => r.name === name && (type === undefined || r.type === type));
+            if (found.length !== 1) {
+                throw new Error(
+                    `expected one resource named ${name}${type ? ` of type ${type}` : ""}, found ${found.length}; have: ${resources
+                        .map((r) => `${r.type}::${r.name}`)
+                        .join(", ")}`,
+                );
+            }
+            return found[0];
+        },
+    };
+    return run;
+}
+
+/** Resolves an Output (or plain value) to its value. */
+export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => {
+        if (pulumi.Output.isInstance(o)) {
+            (o as pulumi.Output<T>).apply((v) => {
+                resolve(v);
+                return v;
+            });
+        } else {
+            resolve(o as T | undefined);
+        }
+    });
+}
+
+/** Whether an Output is marked secret. */
+export async function isSecret(o: unknown): Promise<boolean> {
+    if (!pulumi.Output.isInstance(o)) return false;
+    return await (o as any).isSecret;
+}
+
+async function settle(outputs: Record<string, any>): Promise<void> {
+    for (const v of Object.values(outputs ?? {})) {
+        if (pulumi.Output.isInstance(v)) {
+            await valueOf(v);
+        }
+    }
+    // Registrations of children inside applies complete on later turns of the event loop.
+    for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+}
