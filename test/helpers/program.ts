@@ -24,6 +24,29 @@ export interface RecordedResource {
     urn: string;
     /** The name of the resource's provider, when it was given one explicitly. */
     provider?: string;
+    /** Paths of the inputs that arrived as secrets (e.g. `stringData.password`). */
+    secretPaths: string[];
+}
+
+/** Pulumi's wire marker of a secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Replaces wire-format secrets with their values and lists where they were. */
+export function unwrapSecrets(value: unknown, path = "", found: string[] = []): unknown {
+    if (Array.isArray(value)) {
+        return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, found));
+    }
+    if (value !== null && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+            found.push(path);
+            return unwrapSecrets(obj.value, path, found);
+        }
+        return Object.fromEntries(
+            Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, found)]),
+        );
+    }
+    return value;
 }
 
 /** Extra mocked outputs for resources of a type, e.g. a cluster's kubeconfig. */
@@ -75,18 +98,21 @@ export async function runProgram(
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const extra = { ...(defaultOutputs(args) ?? {}), ...(outputsFor?.(args) ?? {}) };
+                const secretPaths: string[] = [];
+                const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, any>;
+                const extra = { ...(defaultOutputs(args) ?? {}), ...(outputsFor?.({ ...args, inputs }) ?? {}) };
                 const state = { ...args.inputs, ...extra };
                 const id = args.id ?? `${args.name}-id`;
                 const urn = `urn:pulumi:${stack}::valkey-platform::${args.type}::${args.name}`;
                 resources.push({
                     type: args.type,
                     name: args.name,
-                    inputs: args.inputs,
+                    inputs,
                     state,
                     id,
                     urn,
                     provider: args.provider,
+                    secretPaths,
                 });
                 return { id, state };
             },

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { resolveSettings } from "../../../components/config";
+import { computeLayout } from "../../../components/valkey/layout";
+import { parseBytes } from "../../../components/quantity";
+import { manifestOf, validateManifest } from "../../helpers/manifests";
+import { ProgramRun, isSecret, runProgram, stackConfig, valueOf } from "../../helpers/program";
+
+/**
+ * The Valkey layer of every stack that deploys to Kubernetes, run as the whole program under Pulumi mocks with
+ * the stack's own config file.
+ */
+const STACKS = (process.env.VALKEY_TEST_STACKS ?? "dev,prod,prod-azure,k8s-render").split(",");
+
+const STS = "kubernetes:apps/v1:StatefulSet";
+
+for (const stack of STACKS) {
+    describe(`Valkey layer of stack ${stack}`, () => {
+        let run: ProgramRun;
+        const raw: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(stackConfig(stack))) {
+            if (k.startsWith("valkey:")) raw[k.slice("valkey:".length)] = v;
+        }
+        const settings = resolveSettings(raw, stack);
+
+        before(async () => {
+            run = await runProgram(stack);
+        });
+
+        it("one StatefulSet per zone, each pinned to its zone by required node affinity", () => {
+            const sets = run.ofType(STS);
+            const statefulSetZones = sets.map((s) => s.inputs.metadata.labels["valkey.io/zone"]);
+            assert.equal(sets.length, settings.zones.length);
+            assert.equal(new Set(statefulSetZones).size, sets.length);
+            for (const s of sets) {
+                const zone = s.inputs.metadata.labels["valkey.io/zone"];
+                assert.equal(s.inputs.metadata.name, `${settings.name}-${zone.toLowerCase()}`);
+                const terms = s.inputs.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+                assert.deepEqual(terms, [{ matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: [zone] }] }]);
+                assert.equal(s.inputs.spec.podManagementPolicy, "Parallel");
+                assert.deepEqual(s.inputs.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+            }
+        });
+
+        it("pod counts per zone follow the layout", () => {
+            const zones = run.ofType(STS).map((s) => s.inputs.metadata.labels["valkey.io/zone"]);
+            const layout = computeLayout({ shards: settings.shards, replicasPerShard: settings.replicasPerShard, zones });
+            const total = run.ofType(STS).reduce((n, s) => n + s.inputs.spec.replicas, 0);
+            assert.equal(total, settings.shards * (settings.replicasPerShard + 1));
+            for (const s of run.ofType(STS)) {
+                const zone = s.inputs.metadata.labels["valkey.io/zone"];
+                assert.equal(s.inputs.spec.replicas, layout.zones.find((z) => z.zone === zone)!.pods.length);
+            }
+        });
+
+        it("containers: requests == limits, non-root, read-only root fs, probes, preStop, grace period", () => {
+            for (const s of run.ofType(STS)) {
+                const pod = s.inputs.spec.template.spec;
+                assert.equal(pod.securityContext.runAsNonRoot, true);
+                for (const c of pod.containers) {
+                    assert.deepEqual(c.resources.requests, c.resources.limits, `${c.name} requests == limits`);
+                    assert.equal(c.securityContext.runAsNonRoot, true);
+                    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+                    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+                }
+                const valkey = pod.containers.find((c: any) => c.name === "valkey");
+                assert.equal(valkey.image, settings.image);
+                assert.equal(valkey.resources.limits.memory, settings.memory);
+                assert.deepEqual(valkey.readinessProbe.exec.command, ["sh", "/etc/valkey/readiness.sh"]);
+                assert.deepEqual(valkey.livenessProbe.exec.command, ["sh", "/etc/valkey/liveness.sh"]);
+                assert.deepEqual(valkey.startupProbe.exec.command, ["sh", "/etc/valkey/liveness.sh"]);
+                assert.deepEqual(valkey.lifecycle.preStop.exec.command, ["sh", "/etc/valkey/prestop.sh"]);
+                assert.ok(pod.terminationGracePeriodSeconds >= 2 * (settings.nodeTimeoutMs / 1000) + 10, "grace covers the failover wait");
+                assert.ok(valkey.args.includes("--cluster-announce-hostname"));
+                assert.equal(pod.containers.some((c: any) => c.name === "exporter"), settings.metrics);
+                assert.equal(pod.initContainers.some((c: any) => c.name === "kernel-tuning"), settings.kernelTuning);
+                const env = Object.fromEntries(valkey.env.map((e: any) => [e.name, e]));
+                assert.deepEqual(env.REDISCLI_AUTH.valueFrom, { secretKeyRef: { name: `${settings.name}-auth`, key: "password" } });
+                const claim = s.inputs.spec.volumeClaimTemplates[0];
+                assert.equal(claim.spec.resources.requests.storage, settings.volumeSize);
+            }
+        });
+
+        it("the rendered valkey.conf sets maxmemory to the ratio of the container limit", () => {
+            const conf = run.named(`${settings.name}-conf`, "kubernetes:core/v1:ConfigMap").inputs.data["valkey.conf"] as string;
+            const maxmemory = Number(/^maxmemory (\d+)$/m.exec(conf)![1]);
+            const limit = parseBytes(run.ofType(STS)[0].inputs.spec.template.spec.containers[0].resources.limits.memory)!;
+            assert.equal(maxmemory, Math.floor(settings.maxmemoryRatio * limit));
+            assert.ok(maxmemory <= 0.8 * limit);
+            assert.match(conf, new RegExp(`^cluster-node-timeout ${settings.nodeTimeoutMs}$`, "m"));
+            assert.doesNotMatch(conf, /^requirepass/m);
+        });
+
+        it("secrets stay secret: password and kubeconfig outputs, no password in plain inputs of the ConfigMap", async () => {
+            assert.equal(await isSecret(run.outputs.password), true);
+            const pw = await valueOf(run.outputs.password);
+            assert.match(pw as string, /^mock-password-/);
+            if (run.outputs.kubeconfig !== undefined) {
+                assert.equal(await isSecret(run.outputs.kubeconfig), true);
+            }
+            const conf = run.named(`${settings.name}-conf`, "kubernetes:core/v1:ConfigMap");
+            assert.ok(!JSON.stringify(conf.inputs).includes(pw as string));
+            const auth = run.named(`${settings.name}-auth`, "kubernetes:core/v1:Secret");
+            assert.equal(auth.inputs.stringData["auth.conf"], `requirepass ${pw}\nmasterauth ${pw}\n`);
+            assert.deepEqual(auth.secretPaths, ["stringData"], "the auth Secret's data is sent as a secret");
+            for (const s of run.ofType("kubernetes:core/v1:Secret")) {
+                assert.ok(s.secretPaths.some((p) => p.startsWith("stringData")), `${s.name} stringData is secret`);
+            }
+        });
+
+        it("a PodDisruptionBudget of one and a NetworkPolicy that opens only what the cluster needs", () => {
+            const pdb = run.named(`${settings.name}-pdb`, "kubernetes:policy/v1:PodDisruptionBudget");
+            assert.equal(pdb.inputs.spec.maxUnavailable, 1);
+            const np = run.named(`${settings.name}-netpol`, "kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs.spec;
+            assert.deepEqual(np.policyTypes, ["Ingress", "Egress"]);
+            const ports = (rule: any) => rule.ports.map((p: any) => p.port);
+            assert.deepEqual(ports(np.ingress[0]), [6379, 16379]);
+            assert.deepEqual(np.ingress[0].from, [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": settings.name } } }]);
+            assert.deepEqual(
+                np.ingress[1].from.map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]),
+                settings.allowedNamespaces,
+            );
+            assert.deepEqual(ports(np.ingress[1]), [6379]);
+            assert.equal(np.ingress.some((r: any) => ports(r).includes(9121)), settings.metrics);
+        });
+
+        it("a headless Service that publishes pods before they are ready, and a client Service", () => {
+            const headless = run.named(`${settings.name}-headless`, "kubernetes:core/v1:Service").inputs.spec;
+            assert.equal(headless.clusterIP, "None");
+            assert.equal(headless.publishNotReadyAddresses, true);
+            const client = run.named(`${settings.name}-client`, "kubernetes:core/v1:Service").inputs.spec;
+            assert.deepEqual(client.ports.map((p: any) => p.port), [6379]);
+        });
+
+        it("a connection Secret in each allowed namespace", async () => {
+            const secrets = run.ofType("kubernetes:core/v1:Secret").filter((s) => s.name.startsWith(`${settings.name}-connection-`));
+            assert.deepEqual(secrets.map((s) => s.inputs.metadata.namespace).sort(), [...settings.allowedNamespaces].sort());
+            for (const s of secrets) {
+                assert.deepEqual(Object.keys(s.inputs.stringData).sort(), ["VALKEY_CLUSTER", "VALKEY_HOST", "VALKEY_PASSWORD", "VALKEY_PORT", "VALKEY_SSL", "VALKEY_USER"]);
+                assert.equal(s.inputs.stringData.VALKEY_PASSWORD, await valueOf(run.outputs.password));
+            }
+            assert.deepEqual(await valueOf(run.outputs.connectionSecrets), settings.allowedNamespaces.map((ns) => `${ns}/${settings.name}-connection`));
+        });
+
+        it("a ServiceMonitor exactly when enabled", () => {
+            const monitors = run.ofType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+            assert.equal(monitors.length, settings.serviceMonitor ? 1 : 0);
+        });
+
+        it("every Kubernetes object is valid against the upstream schemas", async () => {
+            let validated = 0;
+            for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm"))) {
+                const manifest = manifestOf(r);
+                try {
+                    if ((await validateManifest(manifest)) === "validated") validated++;
+                } catch (e) {
+                    assert.fail(`${r.type} ${r.name}: ${(e as Error).message}`);
+                }
+            }
+            assert.ok(validated >= 10, `validated ${validated} manifests`);
+        });
+    });
+}
