@@ -136,7 +136,6 @@ export async function runProgram(
             delete require.cache[key];
         }
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const outputs = require(entry) as Record<string, any>;
     // Let every apply and registration settle.
     await settle(outputs);
