@@ -9,6 +9,9 @@
 import { computeLayout, quorumHolds, quorumSafeShardCounts, sharedZoneShards } from "./valkey/layout";
 import { formatBytes, parseBytes, parseCpu } from "./quantity";
 import { AWS_NODE_SIZES, AZURE_NODE_SIZES, DAEMONSET_MEMORY_BYTES, findNodeSize, isBurstable } from "./sizing";
+import { addressPlanProblem } from "./azure/addressPlan";
+import { KUBELOGIN_MODES, type KubeloginMode } from "./azure/kubeconfig";
+import { vmSizeFeatures } from "./azure/vmSize";
 
 /** Where the stack runs. */
 export type Cloud = "aws" | "azure" | "kubernetes" | "local";
@@ -61,6 +64,10 @@ export interface AzureSettings {
     upgradeChannel: "none" | "patch" | "stable" | "rapid" | "node-image";
     /** Planned maintenance window: day and UTC start hour. Default Sunday 02:00, 4 hours. */
     maintenanceWindow: { day: string; startHour: number; durationHours: number };
+    /** Nodes each zone's Valkey pool may add above one per Valkey pod (autoscaler headroom). Default 1. */
+    poolHeadroom: number;
+    /** How kubelogin gets the deployer's token for the Kubernetes provider (Azure RBAC). Default `azurecli` (az login, or OIDC through azure/login). */
+    kubeloginMode: KubeloginMode;
 }
 
 /** The local platform (cloud: local): server processes on loopback. */
@@ -335,6 +342,8 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
             startHour: r.number("azure.maintenanceWindow.startHour", 2, { integer: true, min: 0, max: 23 }),
             durationHours: r.number("azure.maintenanceWindow.durationHours", 4, { integer: true, min: 4, max: 24 }),
         },
+        poolHeadroom: r.number("azure.poolHeadroom", 1, { integer: true, min: 0, max: 10 }),
+        kubeloginMode: r.oneOf("azure.kubeloginMode", KUBELOGIN_MODES, "azurecli"),
     };
     const local: LocalSettings = {
         serverBinary: r.string("local.serverBinary", undefined),
@@ -498,8 +507,39 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
             r.fail("azure.vmSize", `got ${json(azure.vmSize)}; burstable B-series VMs must not run Valkey. Use a memory-optimised E-series v5 size such as "Standard_E16ds_v5".`);
         } else if (!size) {
             r.fail("azure.vmSize", `got ${json(azure.vmSize)}; Valkey runs on memory-optimised E-series v5 VMs. Use e.g. "Standard_E16ds_v5".`);
+        } else if (!vmSizeFeatures(azure.vmSize)?.premiumStorage) {
+            // Ev5 and Edv5 take only Standard disks; the Valkey volumes are Premium SSD.
+            const premium = azure.vmSize.replace(/d?_v5$/, "ds_v5");
+            r.fail("azure.vmSize", `got ${json(azure.vmSize)}; it cannot attach the Premium SSD disks that hold the Valkey volumes (only the "s" sizes can). Use ${json(premium)}, the same size with premium storage and a temp disk.`);
         } else {
             fit(azure.vmSize, "valkey.azure.vmSize", size.allocatableMemoryBytes, size.allocatableCpu);
+        }
+        if (!/^[a-z][a-z0-9]*$/.test(azure.location)) {
+            r.fail("azure.location", `got ${json(azure.location)}; use the region's programmatic name (\`az account list-locations -o table\`), e.g. "eastus2". The nodes' zone labels are built from it.`);
+        }
+        const badZones = zones.filter((z) => !["1", "2", "3"].includes(z));
+        if (badZones.length > 0) {
+            r.fail("zones", `got ${json(zones)}; on Azure the zones are "1", "2" and "3" (${badZones.map((z) => json(z)).join(", ")} ${badZones.length === 1 ? "is" : "are"} not). Use e.g. ["1", "2", "3"].`);
+        }
+        const vnetProblem = addressPlanProblem(azure.vnetCidr);
+        if (vnetProblem) {
+            r.fail("azure.vnetCidr", vnetProblem);
+        }
+        if (!/^1\.\d+(\.\d+)?$/.test(azure.kubernetesVersion)) {
+            r.fail("azure.kubernetesVersion", `got ${json(azure.kubernetesVersion)}; pin a Kubernetes version AKS offers, e.g. "1.33" (patches then follow valkey.azure.upgradeChannel).`);
+        }
+        if (!vmSizeFeatures(azure.systemVmSize)) {
+            r.fail("azure.systemVmSize", `got ${json(azure.systemVmSize)}; use an Azure VM size name, e.g. "Standard_D4ds_v5".`);
+        }
+        if (azure.diskSku === "PremiumV2_LRS") {
+            // Premium SSD v2 limits: 0.25 MB/s per provisioned IOPS, and 500 IOPS per GiB above the free 3000.
+            if (azure.diskMbps > azure.diskIops / 4) {
+                r.fail("azure.diskMbps", `got ${azure.diskMbps} with diskIops ${azure.diskIops}; Premium SSD v2 allows at most 0.25 MB/s per IOPS. Use at most ${Math.floor(azure.diskIops / 4)}, or raise valkey.azure.diskIops.`);
+            }
+            const maxIops = Math.max(3000, Math.floor(volumeBytes / GiB) * 500);
+            if (volumeBytes > 0 && azure.diskIops > maxIops) {
+                r.fail("azure.diskIops", `got ${azure.diskIops} with volumeSize ${json(volumeSize)}; Premium SSD v2 allows at most 500 IOPS per GiB (${maxIops} here). Use at most ${maxIops}, or a larger valkey.volumeSize.`);
+            }
         }
     } else if (cloud === "kubernetes" && kubernetes.nodeAllocatableMemory !== undefined) {
         const alloc = parseBytes(kubernetes.nodeAllocatableMemory);

@@ -85,6 +85,48 @@ const defaultOutputs: OutputsFor = (args) => {
     }
 };
 
+/** A user kubeconfig as AKS returns it (exec format, kubelogin), for mocked `listManagedClusterUserCredentials`. */
+export const FAKE_AKS_KUBECONFIG = [
+    "apiVersion: v1",
+    "clusters:",
+    "- cluster:",
+    "    certificate-authority-data: TU9DSy1DQQ==",
+    "    server: https://valkey-mock.hcp.eastus2.azmk8s.io:443",
+    "  name: valkey-aks",
+    "users:",
+    "- name: clusterUser_valkey",
+    "  user:",
+    "    exec:",
+    "      apiVersion: client.authentication.k8s.io/v1beta1",
+    "      args:",
+    "      - get-token",
+    "      - --environment",
+    "      - AzurePublicCloud",
+    "      - --server-id",
+    "      - 6dae42f8-4368-4678-94ff-3960e28e3630",
+    "      - --login",
+    "      - devicecode",
+    "      command: kubelogin",
+    "",
+].join("\n");
+
+/** Default results of invokes the mocks cannot compute (Azure client config, AKS credentials). */
+function defaultCallResults(token: string): Record<string, any> | undefined {
+    switch (token) {
+        case "azure-native:authorization:getClientConfig":
+            return {
+                clientId: "00000000-0000-0000-0000-00000000c11e",
+                objectId: "00000000-0000-0000-0000-0000000000b1",
+                subscriptionId: "00000000-0000-0000-0000-000000000005",
+                tenantId: "00000000-0000-0000-0000-00000000000t",
+            };
+        case "azure-native:containerservice:listManagedClusterUserCredentials":
+            return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(FAKE_AKS_KUBECONFIG).toString("base64") }] };
+        default:
+            return undefined;
+    }
+}
+
 /**
  * Runs the program for `stack` with `overrides` (flat keys like `valkey:shards`) and returns what it created.
  * Rejects with the program's own error when it refuses the config.
@@ -117,7 +159,11 @@ export async function runProgram(
                 return { id, state };
             },
             call(args) {
-                return outputsFor?.({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ?? args.inputs;
+                return (
+                    outputsFor?.({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ??
+                    defaultCallResults(args.token) ??
+                    args.inputs
+                );
             },
         },
         "valkey-platform",
