@@ -132,11 +132,13 @@ export function checkZoneSeparation(resources: readonly PlainResource[], config:
     const pools = valkeyPools(resources);
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
         const zones = new Set<string>();
+        let allPinned = true;
         for (const sts of statefulSets) {
             const name = objectName(sts);
             const pin = zonePinOf(sts);
             if (pin.problem !== undefined) {
                 out.push(violation("StatefulSet", name, pin.problem, sts.urn));
+                allPinned = false;
                 continue;
             }
             const zone = pin.zone!;
@@ -157,7 +159,8 @@ export function checkZoneSeparation(resources: readonly PlainResource[], config:
                 );
             }
         }
-        if (zones.size > 0 && zones.size < config.minZones) {
+        // An unpinned StatefulSet is the problem to fix first; its zones cannot be counted.
+        if (allPinned && zones.size < config.minZones) {
             out.push(
                 violation(
                     "Valkey cluster",
