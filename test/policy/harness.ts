@@ -116,3 +116,14 @@ export async function runPack(resources: readonly PlainResource[], packConfig: R
 export function fromRecorded(resources: readonly RecordedResource[]): PlainResource[] {
     return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
 }
+
+/** A deep copy of a stack's resources, to break one thing without touching the run. */
+export function cloneResources(resources: readonly PlainResource[]): PlainResource[] {
+    return JSON.parse(JSON.stringify(resources)) as PlainResource[];
+}
+
+/** The pack config of an environment, as CI passes it (`policy/config.<env>.json`). */
+export function packConfig(env: "dev" | "prod"): Record<string, unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(`../../policy/config.${env}.json`) as Record<string, unknown>;
+}
