@@ -40,7 +40,12 @@ export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] 
  * Ranges AKS does not allow in the VNet, the pod range or the Service range (link-local, its own 172.30/16 and
  * 172.31/16, and 192.0.2.0/24).
  */
-export const RESERVED_RANGES = ["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"] as const;
+export const RESERVED_RANGES = [
+    "169.254.0.0/16",
+    "172.30.0.0/16",
+    "172.31.0.0/16",
+    "192.0.2.0/24",
+] as const;
 
 /** Candidate overlay pod ranges in order of preference (AKS's default first), one in each private block. */
 const POD_CANDIDATES = ["10.244.0.0/16", "192.168.0.0/16", "172.20.0.0/16"];

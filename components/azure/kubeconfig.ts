@@ -11,7 +11,12 @@
 export type KubeloginMode = "azurecli" | "workloadidentity" | "spn" | "msi";
 
 /** The login modes `azure.kubeloginMode` accepts. */
-export const KUBELOGIN_MODES: readonly KubeloginMode[] = ["azurecli", "workloadidentity", "spn", "msi"];
+export const KUBELOGIN_MODES: readonly KubeloginMode[] = [
+    "azurecli",
+    "workloadidentity",
+    "spn",
+    "msi",
+];
 
 /** The AKS AAD server application, the audience of every AKS token in the public cloud. */
 export const AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630";
@@ -41,7 +46,9 @@ export function parseAksKubeconfig(kubeconfig: string): AksEndpoint {
     const server = scalar(kubeconfig, "server");
     const certificateAuthorityData = scalar(kubeconfig, "certificate-authority-data");
     if (!server || !certificateAuthorityData) {
-        throw new Error("the AKS user credentials have no server or certificate-authority-data; is the cluster provisioned?");
+        throw new Error(
+            "the AKS user credentials have no server or certificate-authority-data; is the cluster provisioned?",
+        );
     }
     return {
         server,
@@ -55,14 +62,21 @@ export function parseAksKubeconfig(kubeconfig: string): AksEndpoint {
  * A kubeconfig (JSON, which is YAML too) for `endpoint` that gets its token from `kubelogin` in `mode`.
  * Needs `kubelogin` on the PATH of whoever runs `pulumi`.
  */
-export function kubeloginKubeconfig(endpoint: AksEndpoint, mode: KubeloginMode, contextName = "aks"): string {
+export function kubeloginKubeconfig(
+    endpoint: AksEndpoint,
+    mode: KubeloginMode,
+    contextName = "aks",
+): string {
     const config = {
         apiVersion: "v1",
         kind: "Config",
         clusters: [
             {
                 name: contextName,
-                cluster: { server: endpoint.server, "certificate-authority-data": endpoint.certificateAuthorityData },
+                cluster: {
+                    server: endpoint.server,
+                    "certificate-authority-data": endpoint.certificateAuthorityData,
+                },
             },
         ],
         users: [
@@ -72,22 +86,37 @@ export function kubeloginKubeconfig(endpoint: AksEndpoint, mode: KubeloginMode, 
                     exec: {
                         apiVersion: "client.authentication.k8s.io/v1beta1",
                         command: "kubelogin",
-                        args: ["get-token", "--environment", endpoint.environment, "--server-id", endpoint.serverId, "--login", mode],
+                        args: [
+                            "get-token",
+                            "--environment",
+                            endpoint.environment,
+                            "--server-id",
+                            endpoint.serverId,
+                            "--login",
+                            mode,
+                        ],
                         interactiveMode: "Never",
                         provideClusterInfo: false,
-                        installHint: "kubelogin is needed to reach AKS with Azure RBAC: `az aks install-cli` or https://azure.github.io/kubelogin/",
+                        installHint:
+                            "kubelogin is needed to reach AKS with Azure RBAC: `az aks install-cli` or https://azure.github.io/kubelogin/",
                     },
                 },
             },
         ],
-        contexts: [{ name: contextName, context: { cluster: contextName, user: `${contextName}-user` } }],
+        contexts: [
+            { name: contextName, context: { cluster: contextName, user: `${contextName}-user` } },
+        ],
         "current-context": contextName,
     };
     return JSON.stringify(config, null, 2);
 }
 
 /** The provider kubeconfig from the base64 kubeconfig `listManagedClusterUserCredentials` returns. */
-export function providerKubeconfig(base64: string, mode: KubeloginMode, contextName = "aks"): string {
+export function providerKubeconfig(
+    base64: string,
+    mode: KubeloginMode,
+    contextName = "aks",
+): string {
     const text = Buffer.from(base64, "base64").toString("utf8");
     return kubeloginKubeconfig(parseAksKubeconfig(text), mode, contextName);
 }

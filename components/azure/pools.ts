@@ -16,7 +16,12 @@ import { osDiskFor } from "./vmSize";
 export const VALKEY_NODE_LABELS: Readonly<Record<string, string>> = { workload: "valkey" };
 
 /** The taint of the Valkey nodes: nothing but Valkey (and daemons) runs there. */
-export const VALKEY_TOLERATION: Readonly<Toleration> = { key: "workload", operator: "Equal", value: "valkey", effect: "NoSchedule" };
+export const VALKEY_TOLERATION: Readonly<Toleration> = {
+    key: "workload",
+    operator: "Equal",
+    value: "valkey",
+    effect: "NoSchedule",
+};
 
 /** The zones AKS offers in a region (`availabilityZones` values). */
 export const AKS_ZONES = ["1", "2", "3"] as const;
@@ -56,7 +61,11 @@ export interface AgentPoolSpec {
     orchestratorVersion: string;
     nodeLabels: Record<string, string>;
     nodeTaints: string[];
-    upgradeSettings: { maxSurge: string; drainTimeoutInMinutes?: number; nodeSoakDurationInMinutes?: number };
+    upgradeSettings: {
+        maxSurge: string;
+        drainTimeoutInMinutes?: number;
+        nodeSoakDurationInMinutes?: number;
+    };
     linuxOSConfig?: { transparentHugePageEnabled: "never"; transparentHugePageDefrag: "never" };
 }
 
@@ -71,7 +80,11 @@ export function valkeyPoolName(zone: string): string {
  */
 export function valkeyPoolSpecs(settings: Settings): AgentPoolSpec[] {
     const az = settings.azure;
-    const layout = computeLayout({ shards: settings.shards, replicasPerShard: settings.replicasPerShard, zones: settings.zones });
+    const layout = computeLayout({
+        shards: settings.shards,
+        replicasPerShard: settings.replicasPerShard,
+        zones: settings.zones,
+    });
     const osDisk = osDiskFor(az.vmSize);
     const prod = settings.environment === "prod";
     return layout.zones.map(({ zone, pods }) => ({
@@ -102,7 +115,10 @@ export function valkeyPoolSpecs(settings: Settings): AgentPoolSpec[] {
             nodeSoakDurationInMinutes: prod ? 10 : 0,
         },
         // Valkey's fork for RDB/AOF rewrite suffers latency spikes and memory bloat with transparent huge pages.
-        linuxOSConfig: { transparentHugePageEnabled: "never" as const, transparentHugePageDefrag: "never" as const },
+        linuxOSConfig: {
+            transparentHugePageEnabled: "never" as const,
+            transparentHugePageDefrag: "never" as const,
+        },
     }));
 }
 

@@ -52,7 +52,10 @@ export function storageClassManifest(settings: Settings): StorageClassManifest {
         kind: "StorageClass",
         metadata: {
             name: storageClassName(settings.name),
-            labels: { "app.kubernetes.io/part-of": "valkey-platform", "app.kubernetes.io/instance": settings.name },
+            labels: {
+                "app.kubernetes.io/part-of": "valkey-platform",
+                "app.kubernetes.io/instance": settings.name,
+            },
         },
         provisioner: AZURE_DISK_PROVISIONER,
         parameters,

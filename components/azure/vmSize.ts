@@ -39,7 +39,8 @@ export function vmSizeFeatures(name: string): VmSizeFeatures | undefined {
     const vcpus = Number(cpus);
     const v = version === undefined ? 1 : Number(version);
     // D and E v4/v5 sizes with a temp disk carry 37.5 GiB of it per vCPU (E2ds_v5: 75 GiB, E64ds_v5: 2400 GiB).
-    const knownTempDisk = (family === "D" || family === "E") && (v === 4 || v === 5) && features.includes("d");
+    const knownTempDisk =
+        (family === "D" || family === "E") && (v === 4 || v === 5) && features.includes("d");
     const tempDiskGiB = knownTempDisk ? vcpus * 37.5 : undefined;
     return {
         name,
@@ -65,7 +66,10 @@ export const MANAGED_OS_DISK_GIB = 128;
 export function osDiskFor(name: string): { type: "Ephemeral" | "Managed"; sizeGB: number } {
     const f = vmSizeFeatures(name);
     if (f?.ephemeralOsDisk && f.tempDiskGiB !== undefined) {
-        return { type: "Ephemeral", sizeGB: Math.min(MANAGED_OS_DISK_GIB, Math.floor(f.tempDiskGiB)) };
+        return {
+            type: "Ephemeral",
+            sizeGB: Math.min(MANAGED_OS_DISK_GIB, Math.floor(f.tempDiskGiB)),
+        };
     }
     return { type: "Managed", sizeGB: MANAGED_OS_DISK_GIB };
 }

@@ -28,7 +28,14 @@ describe("CIDR arithmetic", () => {
         assert.equal(parseIp("255.255.255.255"), 2 ** 32 - 1);
     });
     it("refuses what is not a block start or not an address", () => {
-        for (const bad of ["10.10.1.0/16", "10.0.0.0/33", "10.0.0/16", "300.0.0.0/8", "10.0.0.0", "ten/8"]) {
+        for (const bad of [
+            "10.10.1.0/16",
+            "10.0.0.0/33",
+            "10.0.0/16",
+            "300.0.0.0/8",
+            "10.0.0.0",
+            "ten/8",
+        ]) {
             assert.equal(parseCidr(bad), undefined, bad);
         }
     });
@@ -42,12 +49,60 @@ describe("CIDR arithmetic", () => {
 
 describe("planAddresses", () => {
     const table: [string, { node: string; pods: string; services: string; dns: string }][] = [
-        ["10.10.0.0/16", { node: "10.10.0.0/22", pods: "10.244.0.0/16", services: "10.0.0.0/16", dns: "10.0.0.10" }],
-        ["10.0.0.0/8", { node: "10.0.0.0/22", pods: "192.168.0.0/16", services: "172.16.0.0/16", dns: "172.16.0.10" }],
-        ["10.0.0.0/16", { node: "10.0.0.0/22", pods: "10.244.0.0/16", services: "172.16.0.0/16", dns: "172.16.0.10" }],
-        ["10.244.0.0/16", { node: "10.244.0.0/22", pods: "192.168.0.0/16", services: "10.0.0.0/16", dns: "10.0.0.10" }],
-        ["192.168.0.0/16", { node: "192.168.0.0/22", pods: "10.244.0.0/16", services: "10.0.0.0/16", dns: "10.0.0.10" }],
-        ["172.20.8.0/24", { node: "172.20.8.0/24", pods: "10.244.0.0/16", services: "10.0.0.0/16", dns: "10.0.0.10" }],
+        [
+            "10.10.0.0/16",
+            {
+                node: "10.10.0.0/22",
+                pods: "10.244.0.0/16",
+                services: "10.0.0.0/16",
+                dns: "10.0.0.10",
+            },
+        ],
+        [
+            "10.0.0.0/8",
+            {
+                node: "10.0.0.0/22",
+                pods: "192.168.0.0/16",
+                services: "172.16.0.0/16",
+                dns: "172.16.0.10",
+            },
+        ],
+        [
+            "10.0.0.0/16",
+            {
+                node: "10.0.0.0/22",
+                pods: "10.244.0.0/16",
+                services: "172.16.0.0/16",
+                dns: "172.16.0.10",
+            },
+        ],
+        [
+            "10.244.0.0/16",
+            {
+                node: "10.244.0.0/22",
+                pods: "192.168.0.0/16",
+                services: "10.0.0.0/16",
+                dns: "10.0.0.10",
+            },
+        ],
+        [
+            "192.168.0.0/16",
+            {
+                node: "192.168.0.0/22",
+                pods: "10.244.0.0/16",
+                services: "10.0.0.0/16",
+                dns: "10.0.0.10",
+            },
+        ],
+        [
+            "172.20.8.0/24",
+            {
+                node: "172.20.8.0/24",
+                pods: "10.244.0.0/16",
+                services: "10.0.0.0/16",
+                dns: "10.0.0.10",
+            },
+        ],
     ];
     for (const [vnet, want] of table) {
         it(`${vnet}`, () => {
@@ -63,7 +118,8 @@ describe("planAddresses", () => {
     }
     it("throws the validation message for a bad range", () => {
         assert.throws(() => planAddresses("8.8.0.0/16"), {
-            message: 'valkey.azure.vnetCidr: got "8.8.0.0/16"; the VNet must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16). Use e.g. "10.10.0.0/16".',
+            message:
+                'valkey.azure.vnetCidr: got "8.8.0.0/16"; the VNet must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16). Use e.g. "10.10.0.0/16".',
         });
     });
 });
@@ -71,10 +127,22 @@ describe("planAddresses", () => {
 describe("addressPlanProblem messages", () => {
     const cases: [string, string][] = [
         ["10.10.0.0", 'got "10.10.0.0"; expected an IPv4 CIDR such as "10.10.0.0/16".'],
-        ["10.10.1.0/16", 'got "10.10.1.0/16"; the address is not the first of its /16 block. Use "10.10.0.0/16".'],
-        ["10.10.0.0/26", 'got "10.10.0.0/26"; the VNet must be between a /8 and a /24 so the node subnet has room for every node. Use e.g. "10.10.0.0/16".'],
-        ["172.30.0.0/16", 'got "172.30.0.0/16"; it overlaps 172.30.0.0/16, which AKS nodes reserve. Use e.g. "10.10.0.0/16".'],
-        ["172.16.0.0/12", 'got "172.16.0.0/12"; it overlaps 172.30.0.0/16, 172.31.0.0/16, which AKS nodes reserve. Use e.g. "10.10.0.0/16".'],
+        [
+            "10.10.1.0/16",
+            'got "10.10.1.0/16"; the address is not the first of its /16 block. Use "10.10.0.0/16".',
+        ],
+        [
+            "10.10.0.0/26",
+            'got "10.10.0.0/26"; the VNet must be between a /8 and a /24 so the node subnet has room for every node. Use e.g. "10.10.0.0/16".',
+        ],
+        [
+            "172.30.0.0/16",
+            'got "172.30.0.0/16"; it overlaps 172.30.0.0/16, which AKS nodes reserve. Use e.g. "10.10.0.0/16".',
+        ],
+        [
+            "172.16.0.0/12",
+            'got "172.16.0.0/12"; it overlaps 172.30.0.0/16, 172.31.0.0/16, which AKS nodes reserve. Use e.g. "10.10.0.0/16".',
+        ],
     ];
     for (const [vnet, message] of cases) {
         it(vnet, () => assert.equal(addressPlanProblem(vnet), message));
@@ -103,7 +171,10 @@ describe("address plan properties", () => {
                 const pods = c(plan.podCidr);
                 const services = c(plan.serviceCidr);
                 assert.ok(contains(vnet, nodes));
-                assert.ok(cidrSize(nodes) - 5 >= 251, "room for at least 251 nodes after Azure's 5 reserved addresses");
+                assert.ok(
+                    cidrSize(nodes) - 5 >= 251,
+                    "room for at least 251 nodes after Azure's 5 reserved addresses",
+                );
                 for (const [a, b] of [
                     [vnet, pods],
                     [vnet, services],
@@ -114,7 +185,8 @@ describe("address plan properties", () => {
                 for (const r of RESERVED_RANGES) {
                     for (const x of [vnet, pods, services]) assert.ok(!overlaps(c(r), x));
                 }
-                for (const x of [pods, services]) assert.ok(PRIVATE_RANGES.some((r) => contains(c(r), x)));
+                for (const x of [pods, services])
+                    assert.ok(PRIVATE_RANGES.some((r) => contains(c(r), x)));
             }),
             { numRuns: 500 },
         );
@@ -131,15 +203,20 @@ describe("address plan properties", () => {
     });
     it("every range that is not a valid private block start is refused with a message, never planned", () => {
         fc.assert(
-            fc.property(fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 })), ([base, prefix]) => {
-                const text = `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) & 255).join(".")}/${prefix}`;
-                const problem = addressPlanProblem(text);
-                if (problem === undefined) {
-                    assert.doesNotThrow(() => planAddresses(text));
-                } else {
-                    assert.throws(() => planAddresses(text), { message: `valkey.azure.vnetCidr: ${problem}` });
-                }
-            }),
+            fc.property(
+                fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 })),
+                ([base, prefix]) => {
+                    const text = `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) & 255).join(".")}/${prefix}`;
+                    const problem = addressPlanProblem(text);
+                    if (problem === undefined) {
+                        assert.doesNotThrow(() => planAddresses(text));
+                    } else {
+                        assert.throws(() => planAddresses(text), {
+                            message: `valkey.azure.vnetCidr: ${problem}`,
+                        });
+                    }
+                },
+            ),
         );
     });
 });

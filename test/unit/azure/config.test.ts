@@ -33,10 +33,17 @@ describe("Azure settings refusals", () => {
         assert.deepEqual(problems({ cloud: "azure", azure: { vmSize: "Standard_E64_v5" } }), [
             'valkey.azure.vmSize: got "Standard_E64_v5"; it cannot attach the Premium SSD disks that hold the Valkey volumes (only the "s" sizes can). Use "Standard_E64ds_v5", the same size with premium storage and a temp disk.',
         ]);
-        assert.match(problems({ cloud: "azure", azure: { vmSize: "Standard_E16d_v5" } })[0], /Use "Standard_E16ds_v5"/);
+        assert.match(
+            problems({ cloud: "azure", azure: { vmSize: "Standard_E16d_v5" } })[0],
+            /Use "Standard_E16ds_v5"/,
+        );
     });
     it("the Esv5 sizes (premium, no temp disk) are accepted", () => {
-        assert.equal(resolveSettings({ cloud: "azure", azure: { vmSize: "Standard_E64s_v5" } }, "prod-azure").azure.vmSize, "Standard_E64s_v5");
+        assert.equal(
+            resolveSettings({ cloud: "azure", azure: { vmSize: "Standard_E64s_v5" } }, "prod-azure")
+                .azure.vmSize,
+            "Standard_E64s_v5",
+        );
     });
     it("a display name instead of the region's programmatic name", () => {
         assert.deepEqual(problems({ cloud: "azure", azure: { location: "East US 2" } }), [
@@ -64,28 +71,62 @@ describe("Azure settings refusals", () => {
         ]);
     });
     it("Premium SSD v2 throughput above 0.25 MB/s per IOPS, and IOPS above 500 per GiB", () => {
-        assert.deepEqual(problems({ cloud: "azure", azure: { diskSku: "PremiumV2_LRS", diskIops: 3000, diskMbps: 1000 } }), [
-            "valkey.azure.diskMbps: got 1000 with diskIops 3000; Premium SSD v2 allows at most 0.25 MB/s per IOPS. Use at most 750, or raise valkey.azure.diskIops.",
-        ]);
-        assert.deepEqual(problems({ cloud: "azure", memory: "6Gi", volumeSize: "12Gi", azure: { diskSku: "PremiumV2_LRS", diskIops: 8000, diskMbps: 250 } }, "dev"), [
-            'valkey.azure.diskIops: got 8000 with volumeSize "12Gi"; Premium SSD v2 allows at most 500 IOPS per GiB (6000 here). Use at most 6000, or a larger valkey.volumeSize.',
-        ]);
+        assert.deepEqual(
+            problems({
+                cloud: "azure",
+                azure: { diskSku: "PremiumV2_LRS", diskIops: 3000, diskMbps: 1000 },
+            }),
+            [
+                "valkey.azure.diskMbps: got 1000 with diskIops 3000; Premium SSD v2 allows at most 0.25 MB/s per IOPS. Use at most 750, or raise valkey.azure.diskIops.",
+            ],
+        );
+        assert.deepEqual(
+            problems(
+                {
+                    cloud: "azure",
+                    memory: "6Gi",
+                    volumeSize: "12Gi",
+                    azure: { diskSku: "PremiumV2_LRS", diskIops: 8000, diskMbps: 250 },
+                },
+                "dev",
+            ),
+            [
+                'valkey.azure.diskIops: got 8000 with volumeSize "12Gi"; Premium SSD v2 allows at most 500 IOPS per GiB (6000 here). Use at most 6000, or a larger valkey.volumeSize.',
+            ],
+        );
     });
     it("an unknown kubelogin mode and a negative headroom", () => {
-        assert.deepEqual(problems({ cloud: "azure", azure: { kubeloginMode: "devicecode", poolHeadroom: -1 } }), [
-            'valkey.azure.poolHeadroom: got -1; it must be at least 0.',
-            'valkey.azure.kubeloginMode: got "devicecode"; use one of "azurecli", "workloadidentity", "spn", "msi".',
-        ]);
+        assert.deepEqual(
+            problems({ cloud: "azure", azure: { kubeloginMode: "devicecode", poolHeadroom: -1 } }),
+            [
+                "valkey.azure.poolHeadroom: got -1; it must be at least 0.",
+                'valkey.azure.kubeloginMode: got "devicecode"; use one of "azurecli", "workloadidentity", "spn", "msi".',
+            ],
+        );
     });
     it("collects every Azure problem at once", () => {
-        const msgs = problems({ cloud: "azure", zones: ["1", "2", "4"], azure: { vmSize: "Standard_E64_v5", location: "East US", vnetCidr: "8.8.8.0/24" } });
+        const msgs = problems({
+            cloud: "azure",
+            zones: ["1", "2", "4"],
+            azure: { vmSize: "Standard_E64_v5", location: "East US", vnetCidr: "8.8.8.0/24" },
+        });
         assert.deepEqual(
             msgs.map((m) => m.split(":")[0]),
-            ["valkey.azure.vmSize", "valkey.azure.location", "valkey.zones", "valkey.azure.vnetCidr"],
+            [
+                "valkey.azure.vmSize",
+                "valkey.azure.location",
+                "valkey.zones",
+                "valkey.azure.vnetCidr",
+            ],
         );
     });
     it("the Azure checks do not run for other clouds", () => {
-        assert.doesNotThrow(() => resolveSettings({ cloud: "aws", azure: { vmSize: "Standard_E64_v5", location: "East US" } }, "prod"));
+        assert.doesNotThrow(() =>
+            resolveSettings(
+                { cloud: "aws", azure: { vmSize: "Standard_E64_v5", location: "East US" } },
+                "prod",
+            ),
+        );
     });
 });
 
@@ -100,7 +141,13 @@ describe("E-series allocatable memory", () => {
         }
     });
     it("the prod-azure memory (480Gi) fits an E64ds_v5; 496Gi does not", () => {
-        assert.equal(resolveSettings({ cloud: "azure", memory: "480Gi" }, "prod-azure").memory, "480Gi");
-        assert.match(problems({ cloud: "azure", memory: "496Gi" })[0], /^valkey\.memory: got "496Gi"; it does not fit Standard_E64ds_v5/);
+        assert.equal(
+            resolveSettings({ cloud: "azure", memory: "480Gi" }, "prod-azure").memory,
+            "480Gi",
+        );
+        assert.match(
+            problems({ cloud: "azure", memory: "496Gi" })[0],
+            /^valkey\.memory: got "496Gi"; it does not fit Standard_E64ds_v5/,
+        );
     });
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { aksZoneLabel, systemPoolSpec, taintString, valkeyPoolSpecs, VALKEY_TOLERATION } from "../../../components/azure/pools";
+import {
+    aksZoneLabel,
+    systemPoolSpec,
+    taintString,
+    valkeyPoolSpecs,
+    VALKEY_TOLERATION,
+} from "../../../components/azure/pools";
 import { resolveSettings, type Settings } from "../../../components/config";
 import { AKS_VALKEY_MAX_PODS } from "../../../components/sizing";
 import { computeLayout } from "../../../components/valkey/layout";
@@ -35,7 +41,11 @@ describe("Valkey pools", () => {
                 settings.zones.map((z) => `valkey${z}`),
             );
             for (const p of pools) {
-                assert.match(p.name, /^[a-z][a-z0-9]{0,11}$/, "AKS pool names: lower-case alphanumeric, <= 12");
+                assert.match(
+                    p.name,
+                    /^[a-z][a-z0-9]{0,11}$/,
+                    "AKS pool names: lower-case alphanumeric, <= 12",
+                );
                 assert.match(p.vmSize, /^Standard_E\d+d?s_v5$/);
                 assert.equal(p.mode, "User");
                 assert.equal(p.scaleSetPriority, "Regular");
@@ -70,18 +80,31 @@ describe("Valkey pools", () => {
     });
     it("the pools hold every Valkey pod, one per node, for any valid topology", () => {
         fc.assert(
-            fc.property(fc.integer({ min: 3, max: 24 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: 3 }), (shards, replicas, headroom) => {
-                let settings: Settings;
-                try {
-                    settings = resolveSettings({ cloud: "azure", shards, replicasPerShard: replicas, azure: { poolHeadroom: headroom } }, "prod-azure");
-                } catch {
-                    return; // refused by validation (quorum rule): nothing to build
-                }
-                const pools = valkeyPoolSpecs(settings);
-                const total = pools.reduce((n, p) => n + p.minCount, 0);
-                assert.equal(total, shards * (replicas + 1));
-                for (const p of pools) assert.equal(p.maxCount - p.minCount, headroom);
-            }),
+            fc.property(
+                fc.integer({ min: 3, max: 24 }),
+                fc.integer({ min: 1, max: 2 }),
+                fc.integer({ min: 0, max: 3 }),
+                (shards, replicas, headroom) => {
+                    let settings: Settings;
+                    try {
+                        settings = resolveSettings(
+                            {
+                                cloud: "azure",
+                                shards,
+                                replicasPerShard: replicas,
+                                azure: { poolHeadroom: headroom },
+                            },
+                            "prod-azure",
+                        );
+                    } catch {
+                        return; // refused by validation (quorum rule): nothing to build
+                    }
+                    const pools = valkeyPoolSpecs(settings);
+                    const total = pools.reduce((n, p) => n + p.minCount, 0);
+                    assert.equal(total, shards * (replicas + 1));
+                    for (const p of pools) assert.equal(p.maxCount - p.minCount, headroom);
+                },
+            ),
         );
     });
 });

@@ -10,17 +10,31 @@ describe("Premium SSD StorageClass", () => {
         assert.equal(await validateManifest(sc as unknown as Record<string, any>), "validated");
         assert.equal(sc.metadata.name, "valkey-premium");
         assert.equal(sc.provisioner, "disk.csi.azure.com");
-        assert.deepEqual(sc.parameters, { skuName: "Premium_LRS", cachingMode: "None", fsType: "ext4", networkAccessPolicy: "DenyAll" });
+        assert.deepEqual(sc.parameters, {
+            skuName: "Premium_LRS",
+            cachingMode: "None",
+            fsType: "ext4",
+            networkAccessPolicy: "DenyAll",
+        });
         assert.equal(sc.volumeBindingMode, "WaitForFirstConsumer");
         assert.equal(sc.allowVolumeExpansion, true);
         assert.equal(sc.reclaimPolicy, "Retain");
     });
     it("dev deletes volumes with their claims", () => {
-        assert.equal(storageClassManifest(resolveSettings({ cloud: "azure" }, "dev")).reclaimPolicy, "Delete");
+        assert.equal(
+            storageClassManifest(resolveSettings({ cloud: "azure" }, "dev")).reclaimPolicy,
+            "Delete",
+        );
     });
     it("PremiumV2_LRS carries the provisioned IOPS and throughput", async () => {
         const sc = storageClassManifest(
-            resolveSettings({ cloud: "azure", azure: { diskSku: "PremiumV2_LRS", diskIops: 8000, diskMbps: 400 } }, "prod-azure"),
+            resolveSettings(
+                {
+                    cloud: "azure",
+                    azure: { diskSku: "PremiumV2_LRS", diskIops: 8000, diskMbps: 400 },
+                },
+                "prod-azure",
+            ),
         );
         assert.equal(await validateManifest(sc as unknown as Record<string, any>), "validated");
         assert.equal(sc.parameters.skuName, "PremiumV2_LRS");
@@ -29,6 +43,10 @@ describe("Premium SSD StorageClass", () => {
         assert.equal(sc.parameters.cachingMode, "None");
     });
     it("is named after the cluster", () => {
-        assert.equal(storageClassManifest(resolveSettings({ cloud: "azure", name: "cache" }, "dev")).metadata.name, "cache-premium");
+        assert.equal(
+            storageClassManifest(resolveSettings({ cloud: "azure", name: "cache" }, "dev")).metadata
+                .name,
+            "cache-premium",
+        );
     });
 });
