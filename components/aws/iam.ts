@@ -74,7 +74,13 @@ export function ebsCsiManagedPolicyArn(partition: string): string {
 export function ec2TrustPolicy(): PolicyDocument {
     return {
         Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: "ec2.amazonaws.com" },
+                Action: "sts:AssumeRole",
+            },
+        ],
     };
 }
 
@@ -82,7 +88,11 @@ export function ec2TrustPolicy(): PolicyDocument {
  * Trust policy of a role used through EKS Pod Identity, restricted by the session tags Pod Identity sets to one
  * service account in one namespace of one cluster.
  */
-export function podIdentityTrustPolicy(clusterName: string, namespace: string, serviceAccount: string): PolicyDocument {
+export function podIdentityTrustPolicy(
+    clusterName: string,
+    namespace: string,
+    serviceAccount: string,
+): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
@@ -115,8 +125,11 @@ export interface KarpenterPolicyInputs extends PolicyScope {
  * The Karpenter controller's permissions as five documents (node lifecycle, IAM integration, EKS integration,
  * interruption, resource discovery), each attached to the controller role as an inline policy.
  */
-export function karpenterControllerPolicies(p: KarpenterPolicyInputs): Record<string, PolicyDocument> {
-    const ec2 = (type: string, account = "*"): string => `arn:${p.partition}:ec2:${p.region}:${account}:${type}/*`;
+export function karpenterControllerPolicies(
+    p: KarpenterPolicyInputs,
+): Record<string, PolicyDocument> {
+    const ec2 = (type: string, account = "*"): string =>
+        `arn:${p.partition}:ec2:${p.region}:${account}:${type}/*`;
     const owned = `kubernetes.io/cluster/${p.clusterName}`;
     const createdResources = [
         ec2("fleet"),
@@ -127,7 +140,10 @@ export function karpenterControllerPolicies(p: KarpenterPolicyInputs): Record<st
         ec2("spot-instances-request"),
     ];
     const instanceProfiles = `arn:${p.partition}:iam::${p.accountId}:instance-profile/*`;
-    const doc = (statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
+    const doc = (statements: PolicyStatement[]): PolicyDocument => ({
+        Version: "2012-10-17",
+        Statement: statements,
+    });
     return {
         nodeLifecycle: doc([
             {
@@ -188,7 +204,9 @@ export function karpenterControllerPolicies(p: KarpenterPolicyInputs): Record<st
                     StringEquals: { [`aws:ResourceTag/${owned}`]: "owned" },
                     StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" },
                     StringEqualsIfExists: { "aws:RequestTag/eks:eks-cluster-name": p.clusterName },
-                    "ForAllValues:StringEquals": { "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"] },
+                    "ForAllValues:StringEquals": {
+                        "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"],
+                    },
                 },
             },
             {
@@ -208,7 +226,11 @@ export function karpenterControllerPolicies(p: KarpenterPolicyInputs): Record<st
                 Effect: "Allow",
                 Resource: p.nodeRoleArn,
                 Action: "iam:PassRole",
-                Condition: { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"] } },
+                Condition: {
+                    StringEquals: {
+                        "iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"],
+                    },
+                },
             },
             {
                 Sid: "AllowScopedInstanceProfileCreationActions",
@@ -247,7 +269,11 @@ export function karpenterControllerPolicies(p: KarpenterPolicyInputs): Record<st
                 Sid: "AllowScopedInstanceProfileActions",
                 Effect: "Allow",
                 Resource: instanceProfiles,
-                Action: ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+                Action: [
+                    "iam:AddRoleToInstanceProfile",
+                    "iam:RemoveRoleFromInstanceProfile",
+                    "iam:DeleteInstanceProfile",
+                ],
                 Condition: {
                     StringEquals: {
                         [`aws:ResourceTag/${owned}`]: "owned",
@@ -341,11 +367,19 @@ export const KARPENTER_DOCUMENTED_UNSCOPED_ACTIONS: readonly string[] = [
 ];
 
 /** The EventBridge event patterns Karpenter's interruption handling consumes, by rule role. */
-export const INTERRUPTION_EVENT_PATTERNS: Readonly<Record<string, { source: string[]; "detail-type": string[] }>> = {
+export const INTERRUPTION_EVENT_PATTERNS: Readonly<
+    Record<string, { source: string[]; "detail-type": string[] }>
+> = {
     "scheduled-change": { source: ["aws.health"], "detail-type": ["AWS Health Event"] },
-    "spot-interruption": { source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+    "spot-interruption": {
+        source: ["aws.ec2"],
+        "detail-type": ["EC2 Spot Instance Interruption Warning"],
+    },
     rebalance: { source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] },
-    "instance-state-change": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"] },
+    "instance-state-change": {
+        source: ["aws.ec2"],
+        "detail-type": ["EC2 Instance State-change Notification"],
+    },
 };
 
 /** The interruption queue's resource policy: EventBridge (and SQS) may send; nothing may use plain HTTP. */
@@ -380,14 +414,21 @@ export function actionsOf(s: PolicyStatement): string[] {
 
 /** The resources of a statement as a list (empty for trust policies). */
 export function resourcesOf(s: PolicyStatement): string[] {
-    return s.Resource === undefined ? [] : typeof s.Resource === "string" ? [s.Resource] : s.Resource;
+    return s.Resource === undefined
+        ? []
+        : typeof s.Resource === "string"
+          ? [s.Resource]
+          : s.Resource;
 }
 
 /**
  * What a document allows too broadly: wildcard actions (`*`, `service:*`, `service:Prefix*`) anywhere in an Allow,
  * and actions on `"*"` outside `allowedUnscoped`. Each entry names the statement and the action.
  */
-export function wildcardProblems(doc: PolicyDocument, allowedUnscoped: readonly string[]): string[] {
+export function wildcardProblems(
+    doc: PolicyDocument,
+    allowedUnscoped: readonly string[],
+): string[] {
     const problems: string[] = [];
     doc.Statement.forEach((s, i) => {
         if (s.Effect !== "Allow") return;

@@ -6,7 +6,11 @@
  */
 import type { Settings } from "../config";
 import type { Toleration } from "../platform";
-import { AWS_NODE_SIZES, MEMORY_OPTIMISED_GRAVITON_FAMILIES, NETWORK_OPTIMISED_GRAVITON_FAMILIES } from "../sizing";
+import {
+    AWS_NODE_SIZES,
+    MEMORY_OPTIMISED_GRAVITON_FAMILIES,
+    NETWORK_OPTIMISED_GRAVITON_FAMILIES,
+} from "../sizing";
 
 /** The tag that marks the private subnets and the cluster security group Karpenter launches nodes into. */
 export const DISCOVERY_TAG = "karpenter.sh/discovery";
@@ -23,14 +27,23 @@ export const VALKEY_NODE_LABELS: Readonly<Record<string, string>> = { workload: 
 export const VALKEY_TAINT = { key: "workload", value: "valkey", effect: "NoSchedule" } as const;
 /** What the Valkey pods carry to run on the tainted nodes. */
 export const VALKEY_TOLERATIONS: readonly Toleration[] = [
-    { key: VALKEY_TAINT.key, operator: "Equal", value: VALKEY_TAINT.value, effect: VALKEY_TAINT.effect },
+    {
+        key: VALKEY_TAINT.key,
+        operator: "Equal",
+        value: VALKEY_TAINT.value,
+        effect: VALKEY_TAINT.effect,
+    },
 ];
 
 /** A Kubernetes object as plain data. */
 export interface Manifest {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    metadata: {
+        name: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+    };
     spec: Record<string, unknown>;
 }
 
@@ -56,16 +69,23 @@ export function valkeyPodCount(settings: Pick<Settings, "shards" | "replicasPerS
  * The NodePool's CPU and memory limits: one node of the configured size per Valkey pod (the pods keep one per
  * node) plus one spare per zone, so that drift and consolidation can launch a replacement before draining.
  */
-export function nodePoolLimits(settings: Pick<Settings, "shards" | "replicasPerShard" | "zones" | "aws">): {
+export function nodePoolLimits(
+    settings: Pick<Settings, "shards" | "replicasPerShard" | "zones" | "aws">,
+): {
     cpu: string;
     memory: string;
 } {
     const size = AWS_NODE_SIZES.find((s) => s.name === settings.aws.instanceType);
     if (!size) {
-        throw new Error(`internal: no size for ${settings.aws.instanceType}; config validation should have refused it`);
+        throw new Error(
+            `internal: no size for ${settings.aws.instanceType}; config validation should have refused it`,
+        );
     }
     const nodes = valkeyPodCount(settings) + settings.zones.length;
-    return { cpu: String(nodes * size.vcpus), memory: `${Math.round((nodes * size.memoryBytes) / 2 ** 30)}Gi` };
+    return {
+        cpu: String(nodes * size.vcpus),
+        memory: `${Math.round((nodes * size.memoryBytes) / 2 ** 30)}Gi`,
+    };
 }
 
 /** What the EC2NodeClass needs besides the settings. */
@@ -137,19 +157,35 @@ export function nodePoolManifest(
             template: {
                 metadata: { labels: { ...VALKEY_NODE_LABELS } },
                 spec: {
-                    nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: nodeClassName },
+                    nodeClassRef: {
+                        group: "karpenter.k8s.aws",
+                        kind: "EC2NodeClass",
+                        name: nodeClassName,
+                    },
                     taints: [{ ...VALKEY_TAINT }],
                     requirements: [
                         { key: "kubernetes.io/arch", operator: "In", values: ["arm64"] },
                         { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
-                        { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+                        {
+                            key: "karpenter.sh/capacity-type",
+                            operator: "In",
+                            values: ["on-demand"],
+                        },
                         {
                             key: "karpenter.k8s.aws/instance-family",
                             operator: "In",
                             values: valkeyInstanceFamilies(settings.aws.networkOptimised),
                         },
-                        { key: "karpenter.k8s.aws/instance-size", operator: "In", values: [instanceSize(settings.aws.instanceType)] },
-                        { key: "topology.kubernetes.io/zone", operator: "In", values: [...settings.zones] },
+                        {
+                            key: "karpenter.k8s.aws/instance-size",
+                            operator: "In",
+                            values: [instanceSize(settings.aws.instanceType)],
+                        },
+                        {
+                            key: "topology.kubernetes.io/zone",
+                            operator: "In",
+                            values: [...settings.zones],
+                        },
                     ],
                     // Expiry is a forced disruption in Karpenter v1 and would not wait for the budget below.
                     expireAfter: "Never",
@@ -166,7 +202,10 @@ export function nodePoolManifest(
 }
 
 /** The Helm values of the Karpenter controller. */
-export function karpenterHelmValues(p: { clusterName: string; queueName: string }): Record<string, unknown> {
+export function karpenterHelmValues(p: {
+    clusterName: string;
+    queueName: string;
+}): Record<string, unknown> {
     return {
         settings: { clusterName: p.clusterName, interruptionQueue: p.queueName },
         serviceAccount: { name: KARPENTER_SERVICE_ACCOUNT },

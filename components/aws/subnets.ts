@@ -63,7 +63,11 @@ export function canonical(c: Cidr): Cidr {
 
 /** Whether `inner` lies entirely inside `outer`. */
 export function contains(outer: Cidr, inner: Cidr): boolean {
-    return inner.prefix >= outer.prefix && inner.base >= outer.base && inner.base + cidrSize(inner) <= outer.base + cidrSize(outer);
+    return (
+        inner.prefix >= outer.prefix &&
+        inner.base >= outer.base &&
+        inner.base + cidrSize(inner) <= outer.base + cidrSize(outer)
+    );
 }
 
 /** Whether two blocks share an address. */

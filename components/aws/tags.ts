@@ -4,7 +4,10 @@
 import type { Settings } from "../config";
 
 /** The tags of one stack's AWS resources. */
-export function platformTags(settings: Pick<Settings, "name" | "environment">, stack: string): Record<string, string> {
+export function platformTags(
+    settings: Pick<Settings, "name" | "environment">,
+    stack: string,
+): Record<string, string> {
     return {
         "valkey-platform/cluster": settings.name,
         "valkey-platform/environment": settings.environment,

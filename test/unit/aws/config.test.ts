@@ -34,8 +34,14 @@ describe("AWS settings defaults", () => {
         assert.equal(a.natGateways, "perAz");
     });
     it("the cluster name follows valkey:name and a stack name with odd characters", () => {
-        assert.equal(resolveSettings({ name: "cache" }, "Team_A.dev").aws.clusterName, "cache-team-a-dev");
-        assert.equal(resolveSettings({ aws: { clusterName: "shared-valkey" } }, "dev").aws.clusterName, "shared-valkey");
+        assert.equal(
+            resolveSettings({ name: "cache" }, "Team_A.dev").aws.clusterName,
+            "cache-team-a-dev",
+        );
+        assert.equal(
+            resolveSettings({ aws: { clusterName: "shared-valkey" } }, "dev").aws.clusterName,
+            "shared-valkey",
+        );
     });
 });
 
@@ -55,21 +61,40 @@ describe("AWS settings refusals (exact messages)", () => {
         assert.equal(problems({}, "a-very-long-stack-name-for-a-feature-branch").length, 1);
     });
     it("unpinned or incompatible versions", () => {
-        assert.deepEqual(problems({ aws: { kubernetesVersion: "latest", karpenterVersion: "0.37.0", amiVersion: "2025" } }), [
-            'valkey.aws.kubernetesVersion: got "latest"; pin an EKS minor version such as "1.33".',
-            'valkey.aws.karpenterVersion: got "0.37.0"; pin a Karpenter 1.x chart version (the v1 NodePool and EC2NodeClass APIs) such as "1.8.1".',
-            'valkey.aws.amiVersion: got "2025"; use "latest" or an AL2023 EKS AMI release such as "v20250715".',
-        ]);
+        assert.deepEqual(
+            problems({
+                aws: {
+                    kubernetesVersion: "latest",
+                    karpenterVersion: "0.37.0",
+                    amiVersion: "2025",
+                },
+            }),
+            [
+                'valkey.aws.kubernetesVersion: got "latest"; pin an EKS minor version such as "1.33".',
+                'valkey.aws.karpenterVersion: got "0.37.0"; pin a Karpenter 1.x chart version (the v1 NodePool and EC2NodeClass APIs) such as "1.8.1".',
+                'valkey.aws.amiVersion: got "2025"; use "latest" or an AL2023 EKS AMI release such as "v20250715".',
+            ],
+        );
         assert.deepEqual(problems({ aws: { karpenterVersion: "1.4.0" } }), [
             'valkey.aws.karpenterVersion: got "1.4.0" with Kubernetes 1.33; Karpenter supports 1.33 from 1.5. Use 1.5.0 or later, e.g. "1.8.1".',
         ]);
-        assert.equal(resolveSettings({ aws: { karpenterVersion: "1.4.0", kubernetesVersion: "1.32" } }, "dev").aws.karpenterVersion, "1.4.0");
+        assert.equal(
+            resolveSettings(
+                { aws: { karpenterVersion: "1.4.0", kubernetesVersion: "1.32" } },
+                "dev",
+            ).aws.karpenterVersion,
+            "1.4.0",
+        );
     });
     it("a system instance type that cannot run the arm64 AMI", () => {
         assert.deepEqual(problems({ aws: { systemInstanceType: "m5.large" } }), [
             'valkey.aws.systemInstanceType: got "m5.large"; the system node group runs the AL2023 arm64 AMI and needs a Graviton type such as "m7g.large".',
         ]);
-        assert.equal(resolveSettings({ aws: { systemInstanceType: "c7gn.xlarge" } }, "dev").aws.systemInstanceType, "c7gn.xlarge");
+        assert.equal(
+            resolveSettings({ aws: { systemInstanceType: "c7gn.xlarge" } }, "dev").aws
+                .systemInstanceType,
+            "c7gn.xlarge",
+        );
     });
     it("fewer than two system nodes", () => {
         assert.deepEqual(problems({ aws: { systemNodeCount: 1 } }), [
@@ -77,10 +102,18 @@ describe("AWS settings refusals (exact messages)", () => {
         ]);
     });
     it("unknown log types and malformed API CIDRs", () => {
-        assert.deepEqual(problems({ aws: { controlPlaneLogs: ["api", "kubelet"], publicAccessCidrs: ["203.0.113.0/24", "office"] } }), [
-            'valkey.aws.controlPlaneLogs: got ["kubelet"]; use any of "api", "audit", "authenticator", "controllerManager", "scheduler".',
-            'valkey.aws.publicAccessCidrs: got ["office"]; list IPv4 CIDR blocks such as "203.0.113.0/24".',
-        ]);
+        assert.deepEqual(
+            problems({
+                aws: {
+                    controlPlaneLogs: ["api", "kubelet"],
+                    publicAccessCidrs: ["203.0.113.0/24", "office"],
+                },
+            }),
+            [
+                'valkey.aws.controlPlaneLogs: got ["kubelet"]; use any of "api", "audit", "authenticator", "controllerManager", "scheduler".',
+                'valkey.aws.publicAccessCidrs: got ["office"]; list IPv4 CIDR blocks such as "203.0.113.0/24".',
+            ],
+        );
     });
     it("a volume too small for the class's 6000 IOPS", () => {
         assert.deepEqual(problems({ memory: "2Gi", volumeSize: "8Gi" }), [
@@ -89,6 +122,10 @@ describe("AWS settings refusals (exact messages)", () => {
         // Only one problem per setting: the 2x-maxmemory rule speaks first.
         assert.equal(problems({ volumeSize: "8Gi" }).length, 1);
         // Other clouds are not bound by gp3.
-        assert.equal(resolveSettings({ cloud: "kubernetes", memory: "2Gi", volumeSize: "8Gi" }, "dev").volumeSize, "8Gi");
+        assert.equal(
+            resolveSettings({ cloud: "kubernetes", memory: "2Gi", volumeSize: "8Gi" }, "dev")
+                .volumeSize,
+            "8Gi",
+        );
     });
 });

@@ -28,12 +28,19 @@ function parsed(): Record<string, PolicyDocument> {
     return JSON.parse(JSON.stringify(karpenterControllerPolicies(scope)));
 }
 
-const statements = (docs: Record<string, PolicyDocument>) => Object.values(docs).flatMap((d) => d.Statement);
+const statements = (docs: Record<string, PolicyDocument>) =>
+    Object.values(docs).flatMap((d) => d.Statement);
 
 describe("Karpenter controller policies", () => {
     it("are five valid documents with unique statement ids", () => {
         const docs = parsed();
-        assert.deepEqual(Object.keys(docs), ["nodeLifecycle", "iamIntegration", "eksIntegration", "interruption", "resourceDiscovery"]);
+        assert.deepEqual(Object.keys(docs), [
+            "nodeLifecycle",
+            "iamIntegration",
+            "eksIntegration",
+            "interruption",
+            "resourceDiscovery",
+        ]);
         const sids = statements(docs).map((s) => s.Sid);
         assert.equal(new Set(sids).size, sids.length);
         for (const doc of Object.values(docs)) {
@@ -47,7 +54,11 @@ describe("Karpenter controller policies", () => {
     });
     it("grant no wildcard action, and nothing on * beyond Karpenter's documented read-only calls", () => {
         for (const [name, doc] of Object.entries(parsed())) {
-            assert.deepEqual(wildcardProblems(doc, KARPENTER_DOCUMENTED_UNSCOPED_ACTIONS), [], name);
+            assert.deepEqual(
+                wildcardProblems(doc, KARPENTER_DOCUMENTED_UNSCOPED_ACTIONS),
+                [],
+                name,
+            );
         }
         const unscoped = statements(parsed())
             .filter((s) => resourcesOf(s).includes("*"))
@@ -59,21 +70,41 @@ describe("Karpenter controller policies", () => {
     });
     it("scope every write to resources tagged for this cluster", () => {
         const writes = statements(parsed()).filter((s) =>
-            actionsOf(s).some((a) => /^ec2:(RunInstances|CreateFleet|CreateLaunchTemplate|CreateTags|TerminateInstances|DeleteLaunchTemplate)$/.test(a)),
+            actionsOf(s).some((a) =>
+                /^ec2:(RunInstances|CreateFleet|CreateLaunchTemplate|CreateTags|TerminateInstances|DeleteLaunchTemplate)$/.test(
+                    a,
+                ),
+            ),
         );
         for (const s of writes) {
             if (s.Sid === "AllowScopedEC2InstanceAccessActions") {
                 // Images, snapshots, subnets and security groups are read by RunInstances, not created or changed.
-                assert.ok(resourcesOf(s).every((r) => /:(image|snapshot|security-group|subnet|capacity-reservation)\/\*$/.test(r)));
+                assert.ok(
+                    resourcesOf(s).every((r) =>
+                        /:(image|snapshot|security-group|subnet|capacity-reservation)\/\*$/.test(r),
+                    ),
+                );
                 continue;
             }
             const conditions = JSON.stringify(s.Condition);
-            assert.match(conditions, /kubernetes\.io\/cluster\/valkey-prod":"owned"/, `${s.Sid} is not scoped to the cluster`);
-            assert.match(conditions, /karpenter\.sh\/nodepool/, `${s.Sid} is not scoped to Karpenter's resources`);
+            assert.match(
+                conditions,
+                /kubernetes\.io\/cluster\/valkey-prod":"owned"/,
+                `${s.Sid} is not scoped to the cluster`,
+            );
+            assert.match(
+                conditions,
+                /karpenter\.sh\/nodepool/,
+                `${s.Sid} is not scoped to Karpenter's resources`,
+            );
         }
         for (const s of statements(parsed())) {
             for (const r of resourcesOf(s)) {
-                if (r.startsWith("arn:aws:ec2:")) assert.ok(r.startsWith("arn:aws:ec2:us-east-1:"), `${s.Sid}: ${r} leaves the region`);
+                if (r.startsWith("arn:aws:ec2:"))
+                    assert.ok(
+                        r.startsWith("arn:aws:ec2:us-east-1:"),
+                        `${s.Sid}: ${r} leaves the region`,
+                    );
             }
         }
     });
@@ -82,16 +113,32 @@ describe("Karpenter controller policies", () => {
         const pass = all.filter((s) => actionsOf(s).includes("iam:PassRole"));
         assert.equal(pass.length, 1);
         assert.equal(pass[0].Resource, scope.nodeRoleArn);
-        assert.deepEqual(pass[0].Condition, { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"] } });
+        assert.deepEqual(pass[0].Condition, {
+            StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"] },
+        });
         const sqs = all.filter((s) => actionsOf(s).some((a) => a.startsWith("sqs:")));
-        assert.deepEqual(sqs.map((s) => s.Resource), [scope.queueArn]);
+        assert.deepEqual(
+            sqs.map((s) => s.Resource),
+            [scope.queueArn],
+        );
         const describe = all.filter((s) => actionsOf(s).includes("eks:DescribeCluster"));
-        assert.deepEqual(describe.map((s) => s.Resource), ["arn:aws:eks:us-east-1:123456789012:cluster/valkey-prod"]);
-        const profiles = all.filter((s) => actionsOf(s).some((a) => /InstanceProfile$/.test(a) && a !== "iam:ListInstanceProfiles"));
-        for (const s of profiles) assert.deepEqual(resourcesOf(s), ["arn:aws:iam::123456789012:instance-profile/*"]);
+        assert.deepEqual(
+            describe.map((s) => s.Resource),
+            ["arn:aws:eks:us-east-1:123456789012:cluster/valkey-prod"],
+        );
+        const profiles = all.filter((s) =>
+            actionsOf(s).some(
+                (a) => /InstanceProfile$/.test(a) && a !== "iam:ListInstanceProfiles",
+            ),
+        );
+        for (const s of profiles)
+            assert.deepEqual(resourcesOf(s), ["arn:aws:iam::123456789012:instance-profile/*"]);
     });
     it("fit in the 10,240 characters IAM allows for a role's inline policies", () => {
-        const total = Object.values(karpenterControllerPolicies(scope)).reduce((n, d) => n + JSON.stringify(d).length, 0);
+        const total = Object.values(karpenterControllerPolicies(scope)).reduce(
+            (n, d) => n + JSON.stringify(d).length,
+            0,
+        );
         assert.ok(total < 10240, `${total} characters`);
     });
     it("follow the partition of the region", () => {
@@ -116,8 +163,18 @@ describe("wildcardProblems", () => {
             Version: "2012-10-17",
             Statement: [
                 { Sid: "Admin", Effect: "Allow", Action: "*", Resource: "*" },
-                { Sid: "AllEc2", Effect: "Allow", Action: "ec2:*", Resource: "arn:aws:ec2:us-east-1:*:instance/*" },
-                { Sid: "Terminate", Effect: "Allow", Action: ["ec2:TerminateInstances", "ec2:DescribeImages"], Resource: "*" },
+                {
+                    Sid: "AllEc2",
+                    Effect: "Allow",
+                    Action: "ec2:*",
+                    Resource: "arn:aws:ec2:us-east-1:*:instance/*",
+                },
+                {
+                    Sid: "Terminate",
+                    Effect: "Allow",
+                    Action: ["ec2:TerminateInstances", "ec2:DescribeImages"],
+                    Resource: "*",
+                },
                 { Sid: "Deny", Effect: "Deny", Action: "*", Resource: "*" },
             ],
         };
@@ -131,7 +188,9 @@ describe("wildcardProblems", () => {
 
 describe("trust and resource policies", () => {
     it("Pod Identity roles trust one service account of one namespace of one cluster", () => {
-        const doc = JSON.parse(JSON.stringify(podIdentityTrustPolicy("valkey-dev", "kube-system", "karpenter")));
+        const doc = JSON.parse(
+            JSON.stringify(podIdentityTrustPolicy("valkey-dev", "kube-system", "karpenter")),
+        );
         assert.deepEqual(doc.Statement, [
             {
                 Sid: "AllowEksAuthToAssumeRoleForPodIdentity",
@@ -149,14 +208,29 @@ describe("trust and resource policies", () => {
         ]);
     });
     it("node roles trust EC2 only", () => {
-        assert.deepEqual(ec2TrustPolicy().Statement, [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        assert.deepEqual(ec2TrustPolicy().Statement, [
+            {
+                Effect: "Allow",
+                Principal: { Service: "ec2.amazonaws.com" },
+                Action: "sts:AssumeRole",
+            },
+        ]);
     });
     it("the interruption queue accepts EventBridge and SQS, and refuses plain HTTP", () => {
-        const doc = JSON.parse(JSON.stringify(interruptionQueuePolicy(scope.queueArn))) as PolicyDocument;
+        const doc = JSON.parse(
+            JSON.stringify(interruptionQueuePolicy(scope.queueArn)),
+        ) as PolicyDocument;
         const allow = doc.Statement.filter((s) => s.Effect === "Allow");
-        assert.deepEqual(allow.map((s) => [s.Principal, s.Action, s.Resource]), [
-            [{ Service: ["events.amazonaws.com", "sqs.amazonaws.com"] }, "sqs:SendMessage", scope.queueArn],
-        ]);
+        assert.deepEqual(
+            allow.map((s) => [s.Principal, s.Action, s.Resource]),
+            [
+                [
+                    { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] },
+                    "sqs:SendMessage",
+                    scope.queueArn,
+                ],
+            ],
+        );
         const deny = doc.Statement.find((s) => s.Effect === "Deny")!;
         assert.deepEqual(deny.Condition, { Bool: { "aws:SecureTransport": false } });
     });

@@ -19,8 +19,10 @@ const prod = resolveSettings({}, "prod");
 type Requirement = { key: string; operator: string; values: string[] };
 const requirementsOf = (m: ReturnType<typeof nodePoolManifest>): Requirement[] =>
     ((m.spec.template as any).spec.requirements as Requirement[]).slice();
-const requirement = (m: ReturnType<typeof nodePoolManifest>, key: string): Requirement | undefined =>
-    requirementsOf(m).find((r) => r.key === key);
+const requirement = (
+    m: ReturnType<typeof nodePoolManifest>,
+    key: string,
+): Requirement | undefined => requirementsOf(m).find((r) => r.key === key);
 
 describe("Valkey NodePool", () => {
     for (const [env, s] of [
@@ -32,15 +34,24 @@ describe("Valkey NodePool", () => {
         });
         it(`${env}: arm64, Linux, on-demand only, r7g/r8g of the configured size, in the configured zones`, () => {
             const m = nodePoolManifest(s, "valkey");
-            assert.deepEqual(requirement(m, "kubernetes.io/arch"), { key: "kubernetes.io/arch", operator: "In", values: ["arm64"] });
+            assert.deepEqual(requirement(m, "kubernetes.io/arch"), {
+                key: "kubernetes.io/arch",
+                operator: "In",
+                values: ["arm64"],
+            });
             assert.deepEqual(requirement(m, "kubernetes.io/os")?.values, ["linux"]);
             assert.deepEqual(requirement(m, "karpenter.sh/capacity-type"), {
                 key: "karpenter.sh/capacity-type",
                 operator: "In",
                 values: ["on-demand"],
             });
-            assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-family")?.values, ["r7g", "r8g"]);
-            assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-size")?.values, [instanceSize(s.aws.instanceType)]);
+            assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-family")?.values, [
+                "r7g",
+                "r8g",
+            ]);
+            assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-size")?.values, [
+                instanceSize(s.aws.instanceType),
+            ]);
             assert.deepEqual(requirement(m, "topology.kubernetes.io/zone"), {
                 key: "topology.kubernetes.io/zone",
                 operator: "In",
@@ -52,14 +63,32 @@ describe("Valkey NodePool", () => {
         it(`${env}: tainted and labelled workload=valkey, matching what the Valkey pods tolerate`, () => {
             const template = nodePoolManifest(s, "valkey").spec.template as any;
             assert.deepEqual(template.metadata.labels, { workload: "valkey" });
-            assert.deepEqual(template.spec.taints, [{ key: "workload", value: "valkey", effect: "NoSchedule" }]);
+            assert.deepEqual(template.spec.taints, [
+                { key: "workload", value: "valkey", effect: "NoSchedule" },
+            ]);
             const t = template.spec.taints[0];
-            assert.ok(VALKEY_TOLERATIONS.some((x) => x.key === t.key && x.value === t.value && x.effect === t.effect && x.operator === "Equal"));
-            assert.deepEqual(template.spec.nodeClassRef, { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "valkey" });
+            assert.ok(
+                VALKEY_TOLERATIONS.some(
+                    (x) =>
+                        x.key === t.key &&
+                        x.value === t.value &&
+                        x.effect === t.effect &&
+                        x.operator === "Equal",
+                ),
+            );
+            assert.deepEqual(template.spec.nodeClassRef, {
+                group: "karpenter.k8s.aws",
+                kind: "EC2NodeClass",
+                name: "valkey",
+            });
         });
         it(`${env}: consolidates only empty nodes, disrupts one node at a time, never expires nodes`, () => {
             const m = nodePoolManifest(s, "valkey");
-            assert.deepEqual(m.spec.disruption, { consolidationPolicy: "WhenEmpty", consolidateAfter: "10m", budgets: [{ nodes: "1" }] });
+            assert.deepEqual(m.spec.disruption, {
+                consolidationPolicy: "WhenEmpty",
+                consolidateAfter: "10m",
+                budgets: [{ nodes: "1" }],
+            });
             assert.equal((m.spec.template as any).spec.expireAfter, "Never");
         });
     }
@@ -68,14 +97,26 @@ describe("Valkey NodePool", () => {
         assert.deepEqual(nodePoolLimits(dev), { cpu: "18", memory: "144Gi" });
         // prod: 3 shards x 3 copies + 3 zones = 12 x r7g.xlarge (4 vCPU, 32 GiB).
         assert.deepEqual(nodePoolLimits(prod), { cpu: "48", memory: "384Gi" });
-        assert.deepEqual(nodePoolManifest(prod, "valkey").spec.limits, { cpu: "48", memory: "384Gi" });
+        assert.deepEqual(nodePoolManifest(prod, "valkey").spec.limits, {
+            cpu: "48",
+            memory: "384Gi",
+        });
     });
     it("network-optimised families only behind the setting", () => {
         assert.deepEqual(valkeyInstanceFamilies(false), ["r7g", "r8g"]);
         assert.deepEqual(valkeyInstanceFamilies(true), ["r7g", "r8g", "r7gn", "r8gn", "m7gn"]);
-        const s = resolveSettings({ aws: { networkOptimised: true, instanceType: "r7gn.xlarge" }, memory: "22Gi" }, "prod");
+        const s = resolveSettings(
+            { aws: { networkOptimised: true, instanceType: "r7gn.xlarge" }, memory: "22Gi" },
+            "prod",
+        );
         const m = nodePoolManifest(s, "valkey");
-        assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-family")?.values, ["r7g", "r8g", "r7gn", "r8gn", "m7gn"]);
+        assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-family")?.values, [
+            "r7g",
+            "r8g",
+            "r7gn",
+            "r8gn",
+            "m7gn",
+        ]);
         assert.deepEqual(requirement(m, "karpenter.k8s.aws/instance-size")?.values, ["xlarge"]);
     });
 });
@@ -100,7 +141,15 @@ describe("Valkey EC2NodeClass", () => {
             httpTokens: "required",
         });
         assert.deepEqual(m.spec.blockDeviceMappings, [
-            { deviceName: "/dev/xvda", ebs: { volumeSize: "30Gi", volumeType: "gp3", encrypted: true, deleteOnTermination: true } },
+            {
+                deviceName: "/dev/xvda",
+                ebs: {
+                    volumeSize: "30Gi",
+                    volumeType: "gp3",
+                    encrypted: true,
+                    deleteOnTermination: true,
+                },
+            },
         ]);
         assert.equal(m.spec.role, "valkey-prod-karpenter-node");
     });
@@ -110,7 +159,13 @@ describe("Valkey EC2NodeClass", () => {
         assert.deepEqual(m.spec.securityGroupSelectorTerms, byTag);
     });
     it("a pinned AMI release becomes the alias version", async () => {
-        const pinned = ec2NodeClassManifest({ name: "v", clusterName: "c", nodeRoleName: "r", amiVersion: "v20250715", tags: {} });
+        const pinned = ec2NodeClassManifest({
+            name: "v",
+            clusterName: "c",
+            nodeRoleName: "r",
+            amiVersion: "v20250715",
+            tags: {},
+        });
         assert.deepEqual(pinned.spec.amiSelectorTerms, [{ alias: "al2023@v20250715" }]);
         await validateManifest(pinned);
     });
@@ -118,8 +173,14 @@ describe("Valkey EC2NodeClass", () => {
 
 describe("Karpenter Helm values", () => {
     it("name the cluster and the interruption queue, and the service account Pod Identity is bound to", () => {
-        const v = karpenterHelmValues({ clusterName: "valkey-dev", queueName: "valkey-dev" }) as any;
-        assert.deepEqual(v.settings, { clusterName: "valkey-dev", interruptionQueue: "valkey-dev" });
+        const v = karpenterHelmValues({
+            clusterName: "valkey-dev",
+            queueName: "valkey-dev",
+        }) as any;
+        assert.deepEqual(v.settings, {
+            clusterName: "valkey-dev",
+            interruptionQueue: "valkey-dev",
+        });
         assert.deepEqual(v.serviceAccount, { name: "karpenter" });
         assert.equal(v.replicas, 2);
     });

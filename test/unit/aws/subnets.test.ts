@@ -12,7 +12,8 @@ import {
     MIN_SUBNET_PREFIX,
 } from "../../../components/aws/subnets";
 
-const zonesOf = (n: number): string[] => Array.from({ length: n }, (_, i) => `us-east-1${String.fromCharCode(97 + i)}`);
+const zonesOf = (n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `us-east-1${String.fromCharCode(97 + i)}`);
 
 describe("subnet plan (table)", () => {
     it("10.0.0.0/16 over three zones: private /18s, public /20s in the last quarter", () => {
@@ -45,8 +46,14 @@ describe("subnet plan (table)", () => {
     });
     it("refuses what AWS would refuse, with the fix", () => {
         assert.equal(subnetPlanProblem("10.0.0.0/16", 3), undefined);
-        assert.equal(subnetPlanProblem("10.0.0/16", 3), 'got "10.0.0/16"; use an IPv4 CIDR block such as "10.0.0.0/16".');
-        assert.equal(subnetPlanProblem("10.0.1.0/16", 3), 'got "10.0.1.0/16", which has host bits set. Use its network address, "10.0.0.0/16".');
+        assert.equal(
+            subnetPlanProblem("10.0.0/16", 3),
+            'got "10.0.0/16"; use an IPv4 CIDR block such as "10.0.0.0/16".',
+        );
+        assert.equal(
+            subnetPlanProblem("10.0.1.0/16", 3),
+            'got "10.0.1.0/16", which has host bits set. Use its network address, "10.0.0.0/16".',
+        );
         assert.equal(
             subnetPlanProblem("10.0.0.0/8", 3),
             'got "10.0.0.0/8"; a VPC block must be between /16 and /24 here (pods take addresses from the private subnets). Use e.g. "10.0.0.0/16".',
@@ -55,10 +62,16 @@ describe("subnet plan (table)", () => {
             subnetPlanProblem("10.0.0.0/24", 4),
             'got "10.0.0.0/24" with 4 zones; the public subnets would be /29, narrower than the /28 AWS allows. Use a /23 block or wider, e.g. "10.0.0.0/16".',
         );
-        assert.throws(() => planSubnets("10.0.0.0/8", zonesOf(3)), /^Error: valkey\.aws\.vpcCidr: got "10\.0\.0\.0\/8"/);
+        assert.throws(
+            () => planSubnets("10.0.0.0/8", zonesOf(3)),
+            /^Error: valkey\.aws\.vpcCidr: got "10\.0\.0\.0\/8"/,
+        );
     });
     it("parses and formats CIDRs", () => {
-        assert.deepEqual(parseCidr("10.1.2.0/24"), { base: (10 << 24) + (1 << 16) + (2 << 8), prefix: 24 });
+        assert.deepEqual(parseCidr("10.1.2.0/24"), {
+            base: (10 << 24) + (1 << 16) + (2 << 8),
+            prefix: 24,
+        });
         assert.equal(parseCidr("256.0.0.0/16"), undefined);
         assert.equal(parseCidr("10.0.0.0/33"), undefined);
         assert.equal(formatCidr(parseCidr("255.255.255.0/24")!), "255.255.255.0/24");
@@ -81,15 +94,28 @@ describe("subnet plan (properties)", () => {
                     plan.map((p) => p.zone),
                     zonesOf(n),
                 );
-                const all = plan.flatMap((p) => [parseCidr(p.privateCidr)!, parseCidr(p.publicCidr)!]);
+                const all = plan.flatMap((p) => [
+                    parseCidr(p.privateCidr)!,
+                    parseCidr(p.publicCidr)!,
+                ]);
                 for (const c of all) {
                     assert.ok(contains(vpc, c), `${formatCidr(c)} is outside ${vpcCidr}`);
-                    assert.ok(c.prefix <= MIN_SUBNET_PREFIX, `${formatCidr(c)} is narrower than /${MIN_SUBNET_PREFIX}`);
-                    assert.equal(canonical(c).base, c.base, `${formatCidr(c)} is not a network address`);
+                    assert.ok(
+                        c.prefix <= MIN_SUBNET_PREFIX,
+                        `${formatCidr(c)} is narrower than /${MIN_SUBNET_PREFIX}`,
+                    );
+                    assert.equal(
+                        canonical(c).base,
+                        c.base,
+                        `${formatCidr(c)} is not a network address`,
+                    );
                 }
                 for (let i = 0; i < all.length; i++) {
                     for (let j = i + 1; j < all.length; j++) {
-                        assert.ok(!overlaps(all[i], all[j]), `${formatCidr(all[i])} overlaps ${formatCidr(all[j])}`);
+                        assert.ok(
+                            !overlaps(all[i], all[j]),
+                            `${formatCidr(all[i])} overlaps ${formatCidr(all[j])}`,
+                        );
                     }
                 }
             }),
@@ -115,11 +141,15 @@ describe("subnet plan (properties)", () => {
     });
     it("refuses every block with host bits set", () => {
         fc.assert(
-            fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 16, max: 24 }), (ip, prefix) => {
-                const text = formatCidr({ base: ip, prefix });
-                const isCanonical = canonical({ base: ip, prefix }).base === ip;
-                assert.equal(subnetPlanProblem(text, 3) === undefined, isCanonical);
-            }),
+            fc.property(
+                fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+                fc.integer({ min: 16, max: 24 }),
+                (ip, prefix) => {
+                    const text = formatCidr({ base: ip, prefix });
+                    const isCanonical = canonical({ base: ip, prefix }).base === ip;
+                    assert.equal(subnetPlanProblem(text, 3) === undefined, isCanonical);
+                },
+            ),
         );
     });
 });
