@@ -45,7 +45,12 @@ export function zoneHost(zoneIndex: number): string {
  * zoneIndex. Ports interleave the zones, so adding shards (which appends ordinals) never moves an existing
  * node, and every node of the machine has a port of its own.
  */
-export function nodePort(basePort: number, zoneCount: number, zoneIndex: number, ordinal: number): number {
+export function nodePort(
+    basePort: number,
+    zoneCount: number,
+    zoneIndex: number,
+    ordinal: number,
+): number {
     return basePort + ordinal * zoneCount + zoneIndex;
 }
 
@@ -95,7 +100,10 @@ export function localProblems(input: LocalCheckInput): SettingsProblem[] {
     let highestPort = input.basePort;
     layout.zones.forEach(({ pods }, zoneIndex) => {
         if (pods.length > 0) {
-            highestPort = Math.max(highestPort, nodePort(input.basePort, zoneCount, zoneIndex, pods.length - 1));
+            highestPort = Math.max(
+                highestPort,
+                nodePort(input.basePort, zoneCount, zoneIndex, pods.length - 1),
+            );
         }
     });
     if (highestPort + BUS_PORT_OFFSET > 65535) {
@@ -114,7 +122,10 @@ export function localProblems(input: LocalCheckInput): SettingsProblem[] {
  *
  * @param onPath tells whether a command is on PATH (injected so this stays pure)
  */
-export function serverBinary(override: string | undefined, onPath: (command: string) => boolean): string {
+export function serverBinary(
+    override: string | undefined,
+    onPath: (command: string) => boolean,
+): string {
     if (override !== undefined && override !== "") return override;
     if (onPath("valkey-server")) return "valkey-server";
     if (onPath("redis-server")) return "redis-server";

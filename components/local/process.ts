@@ -71,7 +71,12 @@ interface ErrorReply {
 }
 
 function isErrorReply(v: unknown): v is ErrorReply {
-    return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as ErrorReply).error === "string";
+    return (
+        typeof v === "object" &&
+        v !== null &&
+        !Array.isArray(v) &&
+        typeof (v as ErrorReply).error === "string"
+    );
 }
 
 function sleep(ms: number): Promise<void> {
@@ -79,7 +84,10 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Parses one RESP reply at `offset`, or returns undefined when the buffer does not hold all of it yet. */
-function parseReply(buf: Buffer, offset: number): { value: Reply | ErrorReply; next: number } | undefined {
+function parseReply(
+    buf: Buffer,
+    offset: number,
+): { value: Reply | ErrorReply; next: number } | undefined {
     const eol = buf.indexOf("\r\n", offset);
     if (eol < 0) return undefined;
     const kind = String.fromCharCode(buf[offset]);
@@ -112,7 +120,9 @@ function parseReply(buf: Buffer, offset: number): { value: Reply | ErrorReply; n
             return { value: items, next };
         }
         default:
-            throw new Error(`unexpected reply from the server: ${JSON.stringify(buf.toString("utf8", offset, eol))}`);
+            throw new Error(
+                `unexpected reply from the server: ${JSON.stringify(buf.toString("utf8", offset, eol))}`,
+            );
     }
 }
 
@@ -143,7 +153,11 @@ export function command(
             else resolve(value as Reply);
         };
         socket.setTimeout(opts.timeoutMs ?? 2000, () =>
-            finish(new Error(`${host}:${port} did not answer ${args[0]} within ${opts.timeoutMs ?? 2000} ms`)),
+            finish(
+                new Error(
+                    `${host}:${port} did not answer ${args[0]} within ${opts.timeoutMs ?? 2000} ms`,
+                ),
+            ),
         );
         socket.on("connect", () => socket.write(commands.map(encode).join("")));
         socket.on("data", (chunk: Buffer) => {
@@ -154,7 +168,9 @@ export function command(
                     if (!parsed) return;
                     buf = buf.subarray(parsed.next);
                     if (isErrorReply(parsed.value)) {
-                        finish(new Error(`${host}:${port} refused ${args[0]}: ${parsed.value.error}`));
+                        finish(
+                            new Error(`${host}:${port} refused ${args[0]}: ${parsed.value.error}`),
+                        );
                         return;
                     }
                     replies.push(parsed.value);
@@ -169,7 +185,8 @@ export function command(
         });
         socket.on("error", (e) => finish(e));
         socket.on("close", () => {
-            if (opts.closeIsReply && replies.length === commands.length - 1) finish(undefined, null);
+            if (opts.closeIsReply && replies.length === commands.length - 1)
+                finish(undefined, null);
             else finish(new Error(`${host}:${port} closed the connection during ${args[0]}`));
         });
     });
@@ -215,7 +232,8 @@ export function processServes(pid: number, port: number): boolean {
         title = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
     } catch {
         try {
-            const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+            const { execFileSync } =
+                require("node:child_process") as typeof import("node:child_process");
             title = execFileSync("ps", ["-o", "command=", "-p", String(pid)], { encoding: "utf8" });
         } catch {
             return false;
@@ -237,7 +255,11 @@ function pidFromFile(dataDir: string): number | undefined {
 }
 
 /** The process that serves this node now: the recorded pid, else the pid file's, if it still serves the port. */
-export function currentPid(props: { pid?: number; port: number; dataDir: string }): number | undefined {
+export function currentPid(props: {
+    pid?: number;
+    port: number;
+    dataDir: string;
+}): number | undefined {
     for (const pid of [props.pid, pidFromFile(props.dataDir)]) {
         if (pid && processAlive(pid) && processServes(pid, props.port)) return pid;
     }
@@ -275,7 +297,9 @@ export function bindProblem(host: string, port: number): Promise<string | undefi
                 resolve(`cannot bind ${host}:${port}: ${e.message}`);
             }
         });
-        server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+        server.listen({ host, port, exclusive: true }, () =>
+            server.close(() => resolve(undefined)),
+        );
     });
 }
 
@@ -285,7 +309,10 @@ export function executableExists(binary: string): boolean {
     const path = require("node:path") as typeof import("node:path");
     const candidates = binary.includes("/")
         ? [binary]
-        : (process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== "").map((d) => path.join(d, binary));
+        : (process.env.PATH ?? "")
+              .split(path.delimiter)
+              .filter((d) => d !== "")
+              .map((d) => path.join(d, binary));
     return candidates.some((file) => {
         try {
             fs.accessSync(file, fs.constants.X_OK);
@@ -308,7 +335,9 @@ export function inputsOf(props: ValkeyServerInputs): ValkeyServerInputs {
         persistence: props.persistence,
         conf: props.conf,
         liveConfig: props.liveConfig,
-        ...(props.password !== undefined && props.password !== null ? { password: props.password } : {}),
+        ...(props.password !== undefined && props.password !== null
+            ? { password: props.password }
+            : {}),
         ...(props.startTimeoutMs !== undefined && props.startTimeoutMs !== null
             ? { startTimeoutMs: props.startTimeoutMs }
             : {}),
@@ -325,7 +354,11 @@ export function prepareDir(inputs: ValkeyServerInputs, fresh: boolean): string {
     if (fresh) removeNodeDir(inputs.dataDir);
     const existed = fs.existsSync(inputs.dataDir);
     fs.mkdirSync(inputs.dataDir, { recursive: true });
-    if (!existed) fs.writeFileSync(path.join(inputs.dataDir, LOCAL_FILES.marker), "created by valkey-platform\n");
+    if (!existed)
+        fs.writeFileSync(
+            path.join(inputs.dataDir, LOCAL_FILES.marker),
+            "created by valkey-platform\n",
+        );
     const confPath = path.join(inputs.dataDir, LOCAL_FILES.conf);
     fs.writeFileSync(confPath, inputs.conf, { mode: 0o600 });
     fs.chmodSync(confPath, 0o600);
@@ -446,7 +479,9 @@ export async function stopPid(pid: number, port: number, ms: number, ours = fals
         return;
     }
     if (!(await waitGone(pid, 5000))) {
-        throw new Error(`the Valkey server process ${pid} (port ${port}) did not stop, even after SIGKILL`);
+        throw new Error(
+            `the Valkey server process ${pid} (port ${port}) did not stop, even after SIGKILL`,
+        );
     }
 }
 
@@ -473,11 +508,16 @@ export async function stopServer(props: ValkeyServerOutputs): Promise<void> {
 
 /** The node id of a running server. */
 export async function nodeIdOf(inputs: ValkeyServerInputs): Promise<string> {
-    return String(await command(inputs.host, inputs.port, ["CLUSTER", "MYID"], { password: inputs.password }));
+    return String(
+        await command(inputs.host, inputs.port, ["CLUSTER", "MYID"], { password: inputs.password }),
+    );
 }
 
 /** Starts a server and returns its outputs; nothing stays running when it fails. */
-export async function launch(inputs: ValkeyServerInputs, fresh: boolean): Promise<ValkeyServerOutputs> {
+export async function launch(
+    inputs: ValkeyServerInputs,
+    fresh: boolean,
+): Promise<ValkeyServerOutputs> {
     const pid = await startServer(inputs, fresh);
     try {
         return { ...inputsOf(inputs), pid, alive: true, nodeId: await nodeIdOf(inputs) };
@@ -491,14 +531,27 @@ export async function launch(inputs: ValkeyServerInputs, fresh: boolean): Promis
  * Applies new settings to a running server: CONFIG SET of each live directive (authenticated with the old
  * password), then the password itself. The configuration file was rewritten before, so a restart keeps them.
  */
-export async function applyLive(olds: ValkeyServerOutputs, news: ValkeyServerInputs): Promise<void> {
+export async function applyLive(
+    olds: ValkeyServerOutputs,
+    news: ValkeyServerInputs,
+): Promise<void> {
     const opts = { password: olds.password };
     for (const [name, value] of news.liveConfig) {
         await command(news.host, news.port, ["CONFIG", "SET", name, value], opts);
     }
     if ((olds.password ?? "") !== (news.password ?? "")) {
         // masterauth first: a replica keeps reaching its primary while the primaries change their password.
-        await command(news.host, news.port, ["CONFIG", "SET", "masterauth", news.password ?? ""], opts);
-        await command(news.host, news.port, ["CONFIG", "SET", "requirepass", news.password ?? ""], opts);
+        await command(
+            news.host,
+            news.port,
+            ["CONFIG", "SET", "masterauth", news.password ?? ""],
+            opts,
+        );
+        await command(
+            news.host,
+            news.port,
+            ["CONFIG", "SET", "requirepass", news.password ?? ""],
+            opts,
+        );
     }
 }

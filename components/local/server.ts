@@ -39,14 +39,24 @@ export type { ValkeyServerInputs, ValkeyServerOutputs } from "./process";
 /** Inputs whose change replaces the server: it then binds elsewhere, runs another binary or uses another directory. */
 export const REPLACE_ON_CHANGE = ["host", "port", "busPort", "binary", "dataDir"] as const;
 /** Inputs an update applies to the running server (CONFIG SET), or by restarting a dead one in place. */
-export const UPDATE_IN_PLACE = ["zone", "persistence", "conf", "liveConfig", "password", "startTimeoutMs"] as const;
+export const UPDATE_IN_PLACE = [
+    "zone",
+    "persistence",
+    "conf",
+    "liveConfig",
+    "password",
+    "startTimeoutMs",
+] as const;
 
 /**
  * The dynamic provider of ValkeyServer. Create starts a server and waits for PING; update rewrites the
  * configuration and applies it with CONFIG SET (or restarts a dead server in place); read reports whether the
  * process is alive; delete stops it and, without persistence, removes its directory.
  */
-export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<ValkeyServerInputs, ValkeyServerOutputs> = {
+export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<
+    ValkeyServerInputs,
+    ValkeyServerOutputs
+> = {
     async check(_olds, news) {
         const path = require("node:path") as typeof import("node:path");
         const failures: { property: string; reason: string }[] = [];
@@ -55,7 +65,10 @@ export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<ValkeyServerI
         };
         const json = (v: unknown): string => JSON.stringify(v);
         if (typeof news.host !== "string" || !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(news.host)) {
-            fail("host", `got ${json(news.host)}; a local node binds to a loopback address 127.x.y.z.`);
+            fail(
+                "host",
+                `got ${json(news.host)}; a local node binds to a loopback address 127.x.y.z.`,
+            );
         }
         for (const key of ["port", "busPort"] as const) {
             if (!Number.isInteger(news[key]) || news[key] < 1 || news[key] > 65535) {
@@ -63,13 +76,22 @@ export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<ValkeyServerI
             }
         }
         if (news.port === news.busPort) {
-            fail("busPort", `got ${json(news.busPort)}, the same as the client port; use port + 10000.`);
+            fail(
+                "busPort",
+                `got ${json(news.busPort)}, the same as the client port; use port + 10000.`,
+            );
         }
         if (typeof news.dataDir !== "string" || !path.isAbsolute(news.dataDir)) {
-            fail("dataDir", `got ${json(news.dataDir)}; the node directory must be an absolute path.`);
+            fail(
+                "dataDir",
+                `got ${json(news.dataDir)}; the node directory must be an absolute path.`,
+            );
         }
         if (typeof news.binary !== "string" || news.binary === "") {
-            fail("binary", `got ${json(news.binary)}; name valkey-server, redis-server or a path to one.`);
+            fail(
+                "binary",
+                `got ${json(news.binary)}; name valkey-server, redis-server or a path to one.`,
+            );
         } else if (!executableExists(news.binary)) {
             fail(
                 "binary",
@@ -88,7 +110,8 @@ export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<ValkeyServerI
     async diff(_id, olds, news) {
         const oldIn = inputsOf(olds) as unknown as Record<string, unknown>;
         const newIn = inputsOf(news) as unknown as Record<string, unknown>;
-        const differs = (k: string): boolean => JSON.stringify(oldIn[k]) !== JSON.stringify(newIn[k]);
+        const differs = (k: string): boolean =>
+            JSON.stringify(oldIn[k]) !== JSON.stringify(newIn[k]);
         const replaces = REPLACE_ON_CHANGE.filter(differs);
         const updates = UPDATE_IN_PLACE.filter(differs);
         return {
@@ -108,7 +131,8 @@ export const valkeyServerProvider: pulumi.dynamic.ResourceProvider<ValkeyServerI
     async read(id, props) {
         if (!props || typeof props.dataDir !== "string") return { id, props };
         const pid = currentPid(props);
-        const alive = pid !== undefined && (await answersPing(props.host, props.port, props.password));
+        const alive =
+            pid !== undefined && (await answersPing(props.host, props.port, props.password));
         let nodeId = props.nodeId;
         if (alive) {
             try {
@@ -215,7 +239,9 @@ export class ValkeyServer extends pulumi.dynamic.Resource {
                 dataDir: args.dataDir,
                 binary: args.binary,
                 persistence: args.persistence,
-                conf: pulumi.all([spec, args.password]).apply(([s, password]) => renderLocalConf(s, password)),
+                conf: pulumi
+                    .all([spec, args.password])
+                    .apply(([s, password]) => renderLocalConf(s, password)),
                 liveConfig: plain.liveConfig,
                 password: args.password,
                 startTimeoutMs: args.startTimeoutMs,
@@ -225,7 +251,11 @@ export class ValkeyServer extends pulumi.dynamic.Resource {
             },
             {
                 ...opts,
-                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "conf"],
+                additionalSecretOutputs: [
+                    ...(opts?.additionalSecretOutputs ?? []),
+                    "password",
+                    "conf",
+                ],
             },
             "local",
             "ValkeyServer",

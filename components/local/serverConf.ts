@@ -53,7 +53,9 @@ export function liveDirectives(spec: LocalServerSpec): [string, string][] {
  */
 export function confQuote(value: string): string {
     if (/[\x00-\x1f\x7f]/.test(value)) {
-        throw new Error(`a configuration value must not contain control characters: ${JSON.stringify(value)}`);
+        throw new Error(
+            `a configuration value must not contain control characters: ${JSON.stringify(value)}`,
+        );
     }
     return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
