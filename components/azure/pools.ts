@@ -69,9 +69,18 @@ export interface AgentPoolSpec {
     linuxOSConfig?: { transparentHugePageEnabled: "never"; transparentHugePageDefrag: "never" };
 }
 
-/** The pool name for a zone's Valkey nodes: `valkey1`. */
-export function valkeyPoolName(zone: string): string {
-    return `valkey${zone}`;
+/**
+ * The pool name for a zone's Valkey nodes: `vk`, the zone and the VM size (`vk1e64dsv5` for Standard_E64ds_v5 in
+ * zone 1). The size is in the name because AKS cannot change a pool's VM size: a new size is a new pool, which
+ * Pulumi creates before it deletes the old one (draining its nodes under the PodDisruptionBudget), and that only
+ * works when the two names differ. At most 12 characters, as AKS requires of Linux pools.
+ */
+export function valkeyPoolName(zone: string, vmSize: string): string {
+    const size = vmSize
+        .replace(/^Standard_/, "")
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "");
+    return `vk${zone}${size}`.slice(0, 12);
 }
 
 /**
@@ -88,7 +97,7 @@ export function valkeyPoolSpecs(settings: Settings): AgentPoolSpec[] {
     const osDisk = osDiskFor(az.vmSize);
     const prod = settings.environment === "prod";
     return layout.zones.map(({ zone, pods }) => ({
-        name: valkeyPoolName(zone),
+        name: valkeyPoolName(zone, az.vmSize),
         mode: "User" as const,
         vmSize: az.vmSize,
         availabilityZones: [zone],

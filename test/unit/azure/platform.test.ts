@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { createAzurePlatform } from "../../../components/azure";
+import { valkeyPoolName } from "../../../components/azure/pools";
 import { resolveSettings, type Settings } from "../../../components/config";
 import type { KubernetesPlatform } from "../../../components/platform";
 import { findNodeSize } from "../../../components/sizing";
@@ -236,7 +237,10 @@ for (const [stack, raw] of STACKS) {
             );
             for (const [i, p] of pools.entries()) {
                 const pool = p.inputs;
-                assert.equal(pool.agentPoolName, `valkey${run.settings.zones[i]}`);
+                assert.equal(
+                    pool.agentPoolName,
+                    valkeyPoolName(run.settings.zones[i], run.settings.azure.vmSize),
+                );
                 assert.equal(pool.vmSize, run.settings.azure.vmSize);
                 assert.match(pool.vmSize, /^Standard_E\d+d?s_v5$/);
                 assert.equal(pool.mode, "User");

@@ -5,11 +5,12 @@ import {
     aksZoneLabel,
     systemPoolSpec,
     taintString,
+    valkeyPoolName,
     valkeyPoolSpecs,
     VALKEY_TOLERATION,
 } from "../../../components/azure/pools";
 import { resolveSettings, type Settings } from "../../../components/config";
-import { AKS_VALKEY_MAX_PODS } from "../../../components/sizing";
+import { AKS_VALKEY_MAX_PODS, AZURE_NODE_SIZES } from "../../../components/sizing";
 import { computeLayout } from "../../../components/valkey/layout";
 import { stackConfig } from "../../helpers/program";
 
@@ -38,7 +39,10 @@ describe("Valkey pools", () => {
             );
             assert.deepEqual(
                 pools.map((p) => p.name),
-                settings.zones.map((z) => `valkey${z}`),
+                settings.zones.map(
+                    (z) =>
+                        `vk${z}${settings.azure.vmSize === "Standard_E64ds_v5" ? "e64dsv5" : "e4dsv5"}`,
+                ),
             );
             for (const p of pools) {
                 assert.match(
@@ -119,6 +123,25 @@ describe("system pool", () => {
         assert.equal(p.scaleSetPriority, "Regular");
         assert.equal(systemPoolSpec(dev).minCount, 1);
         assert.deepEqual(p.nodeTaints, []);
+    });
+});
+
+describe("Valkey pool names", () => {
+    it("carry the zone and the VM size, so a new size is a new pool", () => {
+        assert.equal(valkeyPoolName("1", "Standard_E64ds_v5"), "vk1e64dsv5");
+        assert.equal(valkeyPoolName("3", "Standard_E32-16ds_v5"), "vk3e3216dsv5");
+        assert.equal(valkeyPoolName("2", "Standard_E104ids_v5"), "vk2e104idsv5");
+    });
+    it("are valid AKS Linux pool names and distinct for every zone and E-series size", () => {
+        const names = new Set<string>();
+        for (const size of AZURE_NODE_SIZES) {
+            for (const zone of ["1", "2", "3"]) {
+                const n = valkeyPoolName(zone, size.name);
+                assert.match(n, /^[a-z][a-z0-9]{0,11}$/, n);
+                names.add(n);
+            }
+        }
+        assert.equal(names.size, AZURE_NODE_SIZES.length * 3);
     });
 });
 
