@@ -9,6 +9,8 @@
 import { computeLayout, quorumHolds, quorumSafeShardCounts, sharedZoneShards } from "./valkey/layout";
 import { formatBytes, parseBytes, parseCpu } from "./quantity";
 import { AWS_NODE_SIZES, AZURE_NODE_SIZES, DAEMONSET_MEMORY_BYTES, findNodeSize, isBurstable } from "./sizing";
+import { subnetPlanProblem } from "./aws/subnets";
+import { GP3_MAX_IOPS_PER_GIB, VALKEY_GP3_IOPS, VALKEY_GP3_MIN_GIB, VALKEY_STORAGE_CLASS } from "./aws/storage";
 import { addressPlanProblem } from "./azure/addressPlan";
 import { KUBELOGIN_MODES, type KubeloginMode } from "./azure/kubeconfig";
 import { vmSizeFeatures } from "./azure/vmSize";
@@ -38,8 +40,18 @@ export interface AwsSettings {
     privateEndpoint: boolean;
     /** Instance type of the small system node group (Karpenter, CoreDNS). Default `m7g.large`. */
     systemInstanceType: string;
-    /** Karpenter Helm chart version, pinned. Default `1.8.1`. */
+    /** Karpenter Helm chart version, pinned (1.x; 1.5 or later for Kubernetes 1.33). Default `1.8.1`. */
     karpenterVersion: string;
+    /** EKS cluster name, also the prefix of its IAM roles and the interruption queue. Default `<name>-<stack>`. */
+    clusterName: string;
+    /** Nodes of the system node group (Karpenter, CoreDNS, CSI controller), spread over the zones. Default dev 2, prod 3. */
+    systemNodeCount: number;
+    /** AL2023 EKS AMI release of the Valkey nodes: `latest` or a pinned `vYYYYMMDD`; a change rolls nodes one at a time. Default `latest`. */
+    amiVersion: string;
+    /** EKS control-plane log types sent to CloudWatch. Default `["api", "audit", "authenticator"]`. */
+    controlPlaneLogs: string[];
+    /** CIDRs that may reach the public API endpoint (when privateEndpoint is false). Default `["0.0.0.0/0"]`. */
+    publicAccessCidrs: string[];
 }
 
 /** The Azure side (cloud: azure). */
@@ -322,6 +334,16 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         privateEndpoint: r.boolean("aws.privateEndpoint", prod),
         systemInstanceType: r.string("aws.systemInstanceType", "m7g.large"),
         karpenterVersion: r.string("aws.karpenterVersion", "1.8.1"),
+        clusterName: r.string("aws.clusterName", `${name}-${stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-")),
+        systemNodeCount: r.number("aws.systemNodeCount", prod ? 3 : 2, {
+            integer: true,
+            min: 2,
+            max: 10,
+            fix: "Karpenter runs two replicas on separate system nodes; use 2 or more (one per zone in prod).",
+        }),
+        amiVersion: r.string("aws.amiVersion", "latest"),
+        controlPlaneLogs: r.stringList("aws.controlPlaneLogs", ["api", "audit", "authenticator"]),
+        publicAccessCidrs: r.stringList("aws.publicAccessCidrs", ["0.0.0.0/0"]),
     };
     const azure: AzureSettings = {
         location: r.string("azure.location", "eastus2"),
@@ -501,6 +523,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         } else {
             fit(aws.instanceType, "valkey.aws.instanceType", size.allocatableMemoryBytes, size.allocatableCpu);
         }
+        validateAws(r, aws, zones.length, volumeSize, volumeBytes);
     } else if (cloud === "azure") {
         const size = AZURE_NODE_SIZES.find((s) => s.name === azure.vmSize);
         if (isBurstable(azure.vmSize)) {
@@ -590,6 +613,51 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         throw new Error(`internal: layout put two copies of shard ${same[0].shard} in zone ${same[0].zone}`);
     }
     return settings;
+}
+
+/** Validates the AWS-only settings (cloud: aws): network plan, names, pinned versions, node types, volume floor. */
+function validateAws(r: Reader, aws: AwsSettings, zoneCount: number, volumeSize: string, volumeBytes: number): void {
+    const planProblem = subnetPlanProblem(aws.vpcCidr, zoneCount);
+    if (planProblem) {
+        r.fail("aws.vpcCidr", planProblem);
+    }
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(aws.clusterName) || aws.clusterName.length > 40) {
+        r.fail("aws.clusterName", `got ${json(aws.clusterName)}; it names the EKS cluster, its IAM roles and its queue, so use at most 40 characters of a-z, 0-9 and -, e.g. "valkey-prod".`);
+    }
+    if (!/^1\.\d{2}$/.test(aws.kubernetesVersion)) {
+        r.fail("aws.kubernetesVersion", `got ${json(aws.kubernetesVersion)}; pin an EKS minor version such as "1.33".`);
+    }
+    const karpenter = /^(\d+)\.(\d+)\.(\d+)$/.exec(aws.karpenterVersion);
+    if (!karpenter || karpenter[1] !== "1") {
+        r.fail("aws.karpenterVersion", `got ${json(aws.karpenterVersion)}; pin a Karpenter 1.x chart version (the v1 NodePool and EC2NodeClass APIs) such as "1.8.1".`);
+    } else {
+        // Karpenter's compatibility matrix: the first minor that supports each Kubernetes minor.
+        const minimum: Record<string, number> = { "1.31": 0, "1.32": 2, "1.33": 5, "1.34": 6 };
+        const needed = minimum[aws.kubernetesVersion];
+        if (needed !== undefined && Number(karpenter[2]) < needed) {
+            r.fail("aws.karpenterVersion", `got ${json(aws.karpenterVersion)} with Kubernetes ${aws.kubernetesVersion}; Karpenter supports ${aws.kubernetesVersion} from 1.${needed}. Use 1.${needed}.0 or later, e.g. "1.8.1".`);
+        }
+    }
+    if (!/^(latest|v\d{8})$/.test(aws.amiVersion)) {
+        r.fail("aws.amiVersion", `got ${json(aws.amiVersion)}; use "latest" or an AL2023 EKS AMI release such as "v20250715".`);
+    }
+    // The system node group runs the AL2023 arm64 AMI: Graviton types carry a "g" after the generation digit.
+    if (!/^[a-z]+\d+g[a-z]*\.[a-z0-9]+$/.test(aws.systemInstanceType)) {
+        r.fail("aws.systemInstanceType", `got ${json(aws.systemInstanceType)}; the system node group runs the AL2023 arm64 AMI and needs a Graviton type such as "m7g.large".`);
+    }
+    const logTypes = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+    const badLogs = aws.controlPlaneLogs.filter((t) => !logTypes.includes(t));
+    if (badLogs.length > 0) {
+        r.fail("aws.controlPlaneLogs", `got ${json(badLogs)}; use any of ${logTypes.map((t) => json(t)).join(", ")}.`);
+    }
+    const badCidrs = aws.publicAccessCidrs.filter((c) => !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c));
+    if (badCidrs.length > 0) {
+        r.fail("aws.publicAccessCidrs", `got ${json(badCidrs)}; list IPv4 CIDR blocks such as "203.0.113.0/24".`);
+    }
+    // gp3 allows 500 IOPS per GiB, so a smaller volume cannot carry the class's IOPS and its creation fails.
+    if (volumeBytes > 0 && volumeBytes < VALKEY_GP3_MIN_GIB * GiB && !r.problems.some((p) => p.path === "volumeSize")) {
+        r.fail("volumeSize", `got ${json(volumeSize)}; the ${VALKEY_STORAGE_CLASS} class provisions ${VALKEY_GP3_IOPS} IOPS and gp3 allows at most ${GP3_MAX_IOPS_PER_GIB} per GiB, so volumes on AWS need at least ${VALKEY_GP3_MIN_GIB}Gi. Use ${VALKEY_GP3_MIN_GIB}Gi or more.`);
+    }
 }
 
 /**

@@ -48,7 +48,7 @@ function eksCpu(vcpus: number): number {
     return Math.round((vcpus - reserved) * 1000) / 1000;
 }
 
-/** Graviton sizes: [suffix, vCPUs, memory GiB per vCPU multiplier applied by family, max pods (ENI limit)]. */
+/** Graviton sizes: [suffix, vCPUs, max pods (the ENI limit of the VPC CNI)]; memory is vCPUs x the family's GiB per vCPU. */
 const gravitonSizes: [string, number, number][] = [
     ["medium", 1, 8],
     ["large", 2, 29],
