@@ -52,6 +52,8 @@ export interface AwsSettings {
     controlPlaneLogs: string[];
     /** CIDRs that may reach the public API endpoint (when privateEndpoint is false). Default `["0.0.0.0/0"]`. */
     publicAccessCidrs: string[];
+    /** EKS deletion protection: the cluster cannot be deleted until this is turned off. Default true in prod, false in dev. */
+    deletionProtection: boolean;
 }
 
 /** The Azure side (cloud: azure). */
@@ -344,6 +346,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         amiVersion: r.string("aws.amiVersion", "latest"),
         controlPlaneLogs: r.stringList("aws.controlPlaneLogs", ["api", "audit", "authenticator"]),
         publicAccessCidrs: r.stringList("aws.publicAccessCidrs", ["0.0.0.0/0"]),
+        deletionProtection: r.boolean("aws.deletionProtection", prod),
     };
     const azure: AzureSettings = {
         location: r.string("azure.location", "eastus2"),

@@ -104,7 +104,7 @@ export class Eks extends pulumi.ComponentResource {
                 corednsAddonOptions: { enabled: false },
                 // EXTENDED support costs six times the standard control-plane price; upgrade instead.
                 upgradePolicy: { supportType: "STANDARD" },
-                deletionProtection: prod,
+                deletionProtection: a.deletionProtection,
                 tags,
             },
             parent,

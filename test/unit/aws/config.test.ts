@@ -25,6 +25,7 @@ describe("AWS settings defaults", () => {
         assert.equal(a.kubernetesVersion, "1.33");
         assert.equal(a.privateEndpoint, false);
         assert.equal(a.natGateways, "single");
+        assert.equal(a.deletionProtection, false);
     });
     it("prod: three system nodes (one per zone), private endpoint, NAT per zone", () => {
         const a = resolveSettings({}, "prod").aws;
@@ -32,6 +33,8 @@ describe("AWS settings defaults", () => {
         assert.equal(a.systemNodeCount, 3);
         assert.equal(a.privateEndpoint, true);
         assert.equal(a.natGateways, "perAz");
+        assert.equal(a.deletionProtection, true);
+        assert.equal(resolveSettings({ aws: { deletionProtection: false } }, "prod").aws.deletionProtection, false);
     });
     it("the cluster name follows valkey:name and a stack name with odd characters", () => {
         assert.equal(
