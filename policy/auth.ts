@@ -4,7 +4,15 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { PlainResource, Violation, plainResources, reportAll, violation } from "./common";
-import { LABELS, objectName, objectNamespace, podSpecOf, valkeyClusters, valkeyConfOf, valkeyContainerOf } from "./resources";
+import {
+    LABELS,
+    objectName,
+    objectNamespace,
+    podSpecOf,
+    valkeyClusters,
+    valkeyConfOf,
+    valkeyContainerOf,
+} from "./resources";
 import { lastDirective, parseValkeyConf } from "./valkeyConf";
 
 type Obj = Record<string, any>;
@@ -13,7 +21,9 @@ type Obj = Record<string, any>;
 function secretVolumes(sts: PlainResource): Set<string> {
     const names = new Set<string>();
     for (const v of (podSpecOf(sts).volumes ?? []) as Obj[]) {
-        const projected = ((v.projected?.sources ?? []) as Obj[]).some((s) => s.secret !== undefined);
+        const projected = ((v.projected?.sources ?? []) as Obj[]).some(
+            (s) => s.secret !== undefined,
+        );
         if (v.secret !== undefined || projected) names.add(v.name);
     }
     return names;
@@ -21,10 +31,14 @@ function secretVolumes(sts: PlainResource): Set<string> {
 
 /** True when the container reads an env var from a Secret. */
 function envFromSecret(c: Obj): boolean {
-    return ((c.env ?? []) as Obj[]).some((e) => e.valueFrom?.secretKeyRef !== undefined) || ((c.envFrom ?? []) as Obj[]).some((e) => e.secretRef !== undefined);
+    return (
+        ((c.env ?? []) as Obj[]).some((e) => e.valueFrom?.secretKeyRef !== undefined) ||
+        ((c.envFrom ?? []) as Obj[]).some((e) => e.secretRef !== undefined)
+    );
 }
 
-const under = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+const under = (path: string, dir: string): boolean =>
+    path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 
 /**
  * The pure check: each cluster's valkey.conf turns auth on (`include` of a file, `requirepass` or `aclfile`)
@@ -37,13 +51,20 @@ export function checkAuth(resources: readonly PlainResource[]): Violation[] {
         const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
         if (!conf) {
             out.push(
-                violation("Valkey cluster", cluster, `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so auth can be checked`, statefulSets[0].urn),
+                violation(
+                    "Valkey cluster",
+                    cluster,
+                    `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so auth can be checked`,
+                    statefulSets[0].urn,
+                ),
             );
             continue;
         }
         const parsed = parseValkeyConf(conf.text);
         const confName = objectName(conf.resource);
-        const plain = ["requirepass", "masterauth"].filter((d) => (lastDirective(parsed, d)?.[0] ?? "") !== "");
+        const plain = ["requirepass", "masterauth"].filter(
+            (d) => (lastDirective(parsed, d)?.[0] ?? "") !== "",
+        );
         if (plain.length > 0) {
             out.push(
                 violation(
@@ -54,7 +75,9 @@ export function checkAuth(resources: readonly PlainResource[]): Violation[] {
                 ),
             );
         }
-        const files = [...(parsed.get("include") ?? []), ...(parsed.get("aclfile") ?? [])].map((a) => a[0]).filter((f) => !!f);
+        const files = [...(parsed.get("include") ?? []), ...(parsed.get("aclfile") ?? [])]
+            .map((a) => a[0])
+            .filter((f) => !!f);
         if (files.length === 0 && plain.length === 0) {
             out.push(
                 violation(
@@ -69,7 +92,9 @@ export function checkAuth(resources: readonly PlainResource[]): Violation[] {
         for (const sts of statefulSets) {
             const container = valkeyContainerOf(sts) ?? {};
             const secrets = secretVolumes(sts);
-            const secretMounts = ((container.volumeMounts ?? []) as Obj[]).filter((m) => secrets.has(m.name)).map((m) => String(m.mountPath));
+            const secretMounts = ((container.volumeMounts ?? []) as Obj[])
+                .filter((m) => secrets.has(m.name))
+                .map((m) => String(m.mountPath));
             const fromSecretFile = files.some((f) => secretMounts.some((dir) => under(f, dir)));
             if (!fromSecretFile && !envFromSecret(container)) {
                 out.push(
@@ -89,7 +114,8 @@ export function checkAuth(resources: readonly PlainResource[]): Violation[] {
 /** The auth policy (stack). */
 export const auth: StackValidationPolicy = {
     name: "valkey-auth",
-    description: "Checks that every Valkey cluster requires a password and takes it from a Secret, never from plain text in its ConfigMap.",
+    description:
+        "Checks that every Valkey cluster requires a password and takes it from a Secret, never from plain text in its ConfigMap.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         reportAll(checkAuth(plainResources(args)), reportViolation);

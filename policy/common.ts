@@ -50,7 +50,12 @@ export function reportAll(violations: Violation[], reportViolation: ReportViolat
 
 /** The plain resources of a stack validation. */
 export function plainResources(args: Pick<StackValidationArgs, "resources">): PlainResource[] {
-    return args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props ?? {} }));
+    return args.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: r.props ?? {},
+    }));
 }
 
 /** A JSON rendering of a value for messages ("latest" with its quotes, lists as JSON). */

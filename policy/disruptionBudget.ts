@@ -4,7 +4,13 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { PlainResource, Violation, json, plainResources, reportAll, violation } from "./common";
-import { LABELS, disruptionBudgetsOf, objectName, objectNamespace, valkeyClusters } from "./resources";
+import {
+    LABELS,
+    disruptionBudgetsOf,
+    objectName,
+    objectNamespace,
+    valkeyClusters,
+} from "./resources";
 
 /** The pure check: each Valkey cluster has a PodDisruptionBudget over its pods allowing at most one unavailable. */
 export function checkDisruptionBudget(resources: readonly PlainResource[]): Violation[] {
@@ -25,7 +31,14 @@ export function checkDisruptionBudget(resources: readonly PlainResource[]): Viol
         for (const pdb of pdbs) {
             const max = pdb.props.spec?.maxUnavailable;
             if (max !== undefined && max !== 1 && max !== "1") {
-                out.push(violation("PodDisruptionBudget", objectName(pdb), `allow at most one unavailable Valkey pod (maxUnavailable 1), not ${json(max)}`, pdb.urn));
+                out.push(
+                    violation(
+                        "PodDisruptionBudget",
+                        objectName(pdb),
+                        `allow at most one unavailable Valkey pod (maxUnavailable 1), not ${json(max)}`,
+                        pdb.urn,
+                    ),
+                );
             }
         }
     }
@@ -35,7 +48,8 @@ export function checkDisruptionBudget(resources: readonly PlainResource[]): Viol
 /** The disruption-budget policy (stack). */
 export const disruptionBudget: StackValidationPolicy = {
     name: "valkey-disruption-budget",
-    description: "Checks that every Valkey cluster has a PodDisruptionBudget over its pods that lets at most one go at a time.",
+    description:
+        "Checks that every Valkey cluster has a PodDisruptionBudget over its pods that lets at most one go at a time.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         reportAll(checkDisruptionBudget(plainResources(args)), reportViolation);

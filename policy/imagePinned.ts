@@ -15,7 +15,14 @@ export function checkImagePinned(resource: PlainResource): Violation[] {
         const image = typeof c.image === "string" ? c.image : "";
         const problem = image === "" ? "no image is set." : imagePinProblem(image);
         if (problem) {
-            out.push(violation("StatefulSet", objectName(resource), `pin the image of container ${c.name}: got ${json(image)}; ${problem}`, resource.urn));
+            out.push(
+                violation(
+                    "StatefulSet",
+                    objectName(resource),
+                    `pin the image of container ${c.name}: got ${json(image)}; ${problem}`,
+                    resource.urn,
+                ),
+            );
         }
     }
     return out;
@@ -24,9 +31,18 @@ export function checkImagePinned(resource: PlainResource): Violation[] {
 /** The pinned-image policy (resource). */
 export const imagePinned: ResourceValidationPolicy = {
     name: "valkey-image-pinned",
-    description: "Checks that every container of a Valkey StatefulSet runs an image pinned by version tag or digest, never latest.",
+    description:
+        "Checks that every container of a Valkey StatefulSet runs an image pinned by version tag or digest, never latest.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        reportAll(checkImagePinned({ type: args.type, name: args.name, urn: args.urn, props: args.props }), reportViolation);
+        reportAll(
+            checkImagePinned({
+                type: args.type,
+                name: args.name,
+                urn: args.urn,
+                props: args.props,
+            }),
+            reportViolation,
+        );
     },
 };

@@ -9,7 +9,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 
 new PolicyPack("valkey-platform", {
-    description: "Zone separation, memory ratios and the production rules for Valkey on EKS and AKS.",
+    description:
+        "Zone separation, memory ratios and the production rules for Valkey on EKS and AKS.",
     enforcementLevel: "mandatory",
     policies,
 });

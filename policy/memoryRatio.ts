@@ -6,7 +6,15 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { parseBytes } from "../components/quantity";
 import { DAEMONSET_MEMORY_BYTES, NodeSize } from "../components/sizing";
-import { PlainResource, Violation, configWithDefaults, gib, plainResources, reportAll, violation } from "./common";
+import {
+    PlainResource,
+    Violation,
+    configWithDefaults,
+    gib,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
 import {
     LABELS,
     containersOf,
@@ -32,20 +40,29 @@ export interface MemoryRatioConfig {
 }
 
 /** Defaults of the memory-ratio policy. */
-export const MEMORY_RATIO_DEFAULTS: MemoryRatioConfig = { maxmemoryRatio: 0.75, volumeToMemoryFactor: 2 };
+export const MEMORY_RATIO_DEFAULTS: MemoryRatioConfig = {
+    maxmemoryRatio: 0.75,
+    volumeToMemoryFactor: 2,
+};
 
 type Obj = Record<string, any>;
-const memoryOf = (c: Obj, kind: "requests" | "limits"): number | undefined => parseBytes(c.resources?.[kind]?.memory);
+const memoryOf = (c: Obj, kind: "requests" | "limits"): number | undefined =>
+    parseBytes(c.resources?.[kind]?.memory);
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 
 /** The memory the scheduler reserves for one pod: the sum of its containers' requests (limits when unset). */
 function podMemory(sts: PlainResource): number {
-    return containersOf(sts).reduce((sum, c) => sum + (memoryOf(c, "requests") ?? memoryOf(c, "limits") ?? 0), 0);
+    return containersOf(sts).reduce(
+        (sum, c) => sum + (memoryOf(c, "requests") ?? memoryOf(c, "limits") ?? 0),
+        0,
+    );
 }
 
 function checkNodeFit(sts: PlainResource, resources: readonly PlainResource[]): Violation[] {
     const zone = zonePinOf(sts).zone;
-    const pools = valkeyPools(resources).filter((p) => zone === undefined || poolCoversZone(p, zone));
+    const pools = valkeyPools(resources).filter(
+        (p) => zone === undefined || poolCoversZone(p, zone),
+    );
     const candidates: { size: NodeSize; pool: string }[] = pools.flatMap((p) =>
         poolNodeSizes(p).known.map((size) => ({ size, pool: `${p.thing} ${p.name}` })),
     );
@@ -53,7 +70,9 @@ function checkNodeFit(sts: PlainResource, resources: readonly PlainResource[]): 
     const containers = podMemory(sts);
     const need = containers + DAEMONSET_MEMORY_BYTES;
     if (candidates.some((c) => c.size.allocatableMemoryBytes >= need)) return [];
-    const largest = candidates.reduce((a, b) => (b.size.allocatableMemoryBytes > a.size.allocatableMemoryBytes ? b : a));
+    const largest = candidates.reduce((a, b) =>
+        b.size.allocatableMemoryBytes > a.size.allocatableMemoryBytes ? b : a,
+    );
     return [
         violation(
             "StatefulSet",
@@ -70,7 +89,10 @@ function checkNodeFit(sts: PlainResource, resources: readonly PlainResource[]): 
  * memory of the node sizes its pools launch (sizing tables); the data volume >= `volumeToMemoryFactor` x
  * maxmemory when persistence is on.
  */
-export function checkMemoryRatio(resources: readonly PlainResource[], config: MemoryRatioConfig): Violation[] {
+export function checkMemoryRatio(
+    resources: readonly PlainResource[],
+    config: MemoryRatioConfig,
+): Violation[] {
     const out: Violation[] = [];
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
         const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
@@ -101,7 +123,14 @@ export function checkMemoryRatio(resources: readonly PlainResource[], config: Me
                 const request = memoryOf(c, "requests");
                 const limit = memoryOf(c, "limits");
                 if (limit === undefined) {
-                    out.push(violation("StatefulSet", name, `set a memory limit on container ${c.name}`, sts.urn));
+                    out.push(
+                        violation(
+                            "StatefulSet",
+                            name,
+                            `set a memory limit on container ${c.name}`,
+                            sts.urn,
+                        ),
+                    );
                 } else if (request !== limit) {
                     out.push(
                         violation(
@@ -132,7 +161,14 @@ export function checkMemoryRatio(resources: readonly PlainResource[], config: Me
                 const storage = parseBytes(claim?.spec?.resources?.requests?.storage);
                 const want = config.volumeToMemoryFactor * maxmemory;
                 if (storage === undefined) {
-                    out.push(violation("StatefulSet", name, "request a data volume (volumeClaimTemplates) with a storage size, since persistence is on", sts.urn));
+                    out.push(
+                        violation(
+                            "StatefulSet",
+                            name,
+                            "request a data volume (volumeClaimTemplates) with a storage size, since persistence is on",
+                            sts.urn,
+                        ),
+                    );
                 } else if (storage < want) {
                     out.push(
                         violation(
@@ -163,18 +199,23 @@ export const memoryRatio: StackValidationPolicy = {
                 exclusiveMinimum: 0,
                 maximum: 0.8,
                 default: MEMORY_RATIO_DEFAULTS.maxmemoryRatio,
-                description: "Largest maxmemory as a share of the Valkey container's memory limit (at most 0.8).",
+                description:
+                    "Largest maxmemory as a share of the Valkey container's memory limit (at most 0.8).",
             },
             volumeToMemoryFactor: {
                 type: "number",
                 minimum: 1,
                 default: MEMORY_RATIO_DEFAULTS.volumeToMemoryFactor,
-                description: "Smallest data volume as a multiple of maxmemory when persistence is on.",
+                description:
+                    "Smallest data volume as a multiple of maxmemory when persistence is on.",
             },
         },
     },
     validateStack: (args, reportViolation) => {
-        const config = configWithDefaults(args.getConfig<Partial<MemoryRatioConfig>>(), MEMORY_RATIO_DEFAULTS);
+        const config = configWithDefaults(
+            args.getConfig<Partial<MemoryRatioConfig>>(),
+            MEMORY_RATIO_DEFAULTS,
+        );
         reportAll(checkMemoryRatio(plainResources(args), config), reportViolation);
     },
 };

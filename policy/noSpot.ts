@@ -47,7 +47,8 @@ export function checkNoSpot(resources: readonly PlainResource[]): Violation[] {
 /** The no-Spot policy (stack). */
 export const noSpot: StackValidationPolicy = {
     name: "valkey-no-spot",
-    description: "Checks that no node pool reserved for Valkey launches Spot capacity (Karpenter capacity type spot, AKS scaleSetPriority Spot).",
+    description:
+        "Checks that no node pool reserved for Valkey launches Spot capacity (Karpenter capacity type spot, AKS scaleSetPriority Spot).",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         reportAll(checkNoSpot(plainResources(args)), reportViolation);

@@ -18,13 +18,34 @@ export function checkPodSecurity(resource: PlainResource): Violation[] {
         const nonRoot = sc.runAsNonRoot ?? pod.runAsNonRoot;
         const user = sc.runAsUser ?? pod.runAsUser;
         if (nonRoot !== true || user === 0) {
-            out.push(violation("StatefulSet", name, `run container ${c.name} as non-root (securityContext.runAsNonRoot true${user === 0 ? ", not runAsUser 0" : ""})`, resource.urn));
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `run container ${c.name} as non-root (securityContext.runAsNonRoot true${user === 0 ? ", not runAsUser 0" : ""})`,
+                    resource.urn,
+                ),
+            );
         }
         if (sc.readOnlyRootFilesystem !== true) {
-            out.push(violation("StatefulSet", name, `give container ${c.name} a read-only root filesystem (securityContext.readOnlyRootFilesystem true)`, resource.urn));
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `give container ${c.name} a read-only root filesystem (securityContext.readOnlyRootFilesystem true)`,
+                    resource.urn,
+                ),
+            );
         }
         if (sc.privileged === true) {
-            out.push(violation("StatefulSet", name, `not run container ${c.name} privileged`, resource.urn));
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `not run container ${c.name} privileged`,
+                    resource.urn,
+                ),
+            );
         }
     }
     return out;
@@ -33,9 +54,18 @@ export function checkPodSecurity(resource: PlainResource): Violation[] {
 /** The pod-security policy (resource). */
 export const podSecurity: ResourceValidationPolicy = {
     name: "valkey-pod-security",
-    description: "Checks that the containers of Valkey StatefulSets run as non-root, unprivileged, on a read-only root filesystem.",
+    description:
+        "Checks that the containers of Valkey StatefulSets run as non-root, unprivileged, on a read-only root filesystem.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        reportAll(checkPodSecurity({ type: args.type, name: args.name, urn: args.urn, props: args.props }), reportViolation);
+        reportAll(
+            checkPodSecurity({
+                type: args.type,
+                name: args.name,
+                urn: args.urn,
+                props: args.props,
+            }),
+            reportViolation,
+        );
     },
 };

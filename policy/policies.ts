@@ -14,7 +14,18 @@ import { podSecurity } from "./podSecurity";
 import { storageClass } from "./storageClass";
 import { zoneSeparation } from "./zoneSeparation";
 
-export { auth, disruptionBudget, imagePinned, memoryRatio, networkPolicy, nodePools, noSpot, podSecurity, storageClass, zoneSeparation };
+export {
+    auth,
+    disruptionBudget,
+    imagePinned,
+    memoryRatio,
+    networkPolicy,
+    nodePools,
+    noSpot,
+    podSecurity,
+    storageClass,
+    zoneSeparation,
+};
 
 /** The policies of the valkey-platform pack. */
 export const policies: Policies = [

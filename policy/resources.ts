@@ -49,7 +49,8 @@ export const KARPENTER = {
 export const VALKEY_POOL_MARK = { key: "workload", value: "valkey" } as const;
 
 type Obj = Record<string, any>;
-const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
+const obj = (v: unknown): Obj =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {};
 const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 
 /** The Kubernetes name of an object (metadata.name), or the Pulumi name when it has none. */
@@ -80,7 +81,10 @@ function templateLabels(sts: PlainResource): Record<string, string> {
 
 /** True for a StatefulSet that runs Valkey (`app.kubernetes.io/name: valkey` on it or on its pods). */
 export function isValkeyStatefulSet(r: PlainResource): boolean {
-    return r.type === TYPES.statefulSet && (labelsOf(r)[LABELS.name] === "valkey" || templateLabels(r)[LABELS.name] === "valkey");
+    return (
+        r.type === TYPES.statefulSet &&
+        (labelsOf(r)[LABELS.name] === "valkey" || templateLabels(r)[LABELS.name] === "valkey")
+    );
 }
 
 /** Every Valkey StatefulSet of a stack. */
@@ -90,7 +94,9 @@ export function valkeyStatefulSets(resources: readonly PlainResource[]): PlainRe
 
 /** The Valkey cluster a StatefulSet belongs to: its `app.kubernetes.io/instance` label. */
 export function clusterOf(sts: PlainResource): string {
-    return labelsOf(sts)[LABELS.instance] ?? templateLabels(sts)[LABELS.instance] ?? objectName(sts);
+    return (
+        labelsOf(sts)[LABELS.instance] ?? templateLabels(sts)[LABELS.instance] ?? objectName(sts)
+    );
 }
 
 /** The Valkey StatefulSets grouped by cluster, in the stack's order. */
@@ -144,7 +150,9 @@ function narrow(allowed: Set<string> | "any", values: string[]): Set<string> {
  */
 export function zonePinOf(sts: PlainResource): ZonePin {
     const spec = podSpecOf(sts);
-    const required = obj(obj(obj(spec.affinity).nodeAffinity).requiredDuringSchedulingIgnoredDuringExecution);
+    const required = obj(
+        obj(obj(spec.affinity).nodeAffinity).requiredDuringSchedulingIgnoredDuringExecution,
+    );
     const terms = list(required.nodeSelectorTerms).map(obj);
     let allowed: Set<string> | "any" = terms.length === 0 ? "any" : new Set<string>();
     for (const term of terms) {
@@ -152,7 +160,9 @@ export function zonePinOf(sts: PlainResource): ZonePin {
         for (const e of list(term.matchExpressions).map(obj)) {
             if (e.key !== TOPOLOGY_ZONE) continue;
             if (e.operator !== "In") {
-                return { problem: `pin its zone with operator In on ${TOPOLOGY_ZONE}, not ${JSON.stringify(e.operator)}` };
+                return {
+                    problem: `pin its zone with operator In on ${TOPOLOGY_ZONE}, not ${JSON.stringify(e.operator)}`,
+                };
             }
             termZones = narrow(termZones, list(e.values).map(String));
         }
@@ -173,20 +183,30 @@ export function zonePinOf(sts: PlainResource): ZonePin {
         return { problem: `allow exactly one zone in its required node affinity; it allows none` };
     }
     if (allowed.size > 1) {
-        return { problem: `be pinned to exactly one zone; its required node affinity allows ${[...allowed].join(", ")}` };
+        return {
+            problem: `be pinned to exactly one zone; its required node affinity allows ${[...allowed].join(", ")}`,
+        };
     }
     return { zone: [...allowed][0] };
 }
 
 /** The valkey.conf text of a cluster: the ConfigMap with the cluster's instance label (or named `<cluster>-conf`). */
-export function valkeyConfOf(resources: readonly PlainResource[], cluster: string, namespace?: string): { text: string; resource: PlainResource } | undefined {
+export function valkeyConfOf(
+    resources: readonly PlainResource[],
+    cluster: string,
+    namespace?: string,
+): { text: string; resource: PlainResource } | undefined {
     const maps = resources.filter(
         (r) =>
             r.type === TYPES.configMap &&
             typeof obj(r.props.data)["valkey.conf"] === "string" &&
-            (namespace === undefined || objectNamespace(r) === undefined || objectNamespace(r) === namespace),
+            (namespace === undefined ||
+                objectNamespace(r) === undefined ||
+                objectNamespace(r) === namespace),
     );
-    const found = maps.find((r) => labelsOf(r)[LABELS.instance] === cluster) ?? maps.find((r) => objectName(r) === `${cluster}-conf`);
+    const found =
+        maps.find((r) => labelsOf(r)[LABELS.instance] === cluster) ??
+        maps.find((r) => objectName(r) === `${cluster}-conf`);
     return found ? { text: obj(found.props.data)["valkey.conf"], resource: found } : undefined;
 }
 
@@ -198,27 +218,42 @@ export function selectsCluster(selector: unknown, cluster: string): boolean {
 }
 
 /** The PodDisruptionBudgets whose selector picks the pods of `cluster`. */
-export function disruptionBudgetsOf(resources: readonly PlainResource[], cluster: string, namespace?: string): PlainResource[] {
+export function disruptionBudgetsOf(
+    resources: readonly PlainResource[],
+    cluster: string,
+    namespace?: string,
+): PlainResource[] {
     return resources.filter(
         (r) =>
             r.type === TYPES.podDisruptionBudget &&
             selectsCluster(obj(r.props.spec).selector, cluster) &&
-            (namespace === undefined || objectNamespace(r) === undefined || objectNamespace(r) === namespace),
+            (namespace === undefined ||
+                objectNamespace(r) === undefined ||
+                objectNamespace(r) === namespace),
     );
 }
 
 /** The NetworkPolicies whose pod selector picks the pods of `cluster`. */
-export function networkPoliciesOf(resources: readonly PlainResource[], cluster: string, namespace?: string): PlainResource[] {
+export function networkPoliciesOf(
+    resources: readonly PlainResource[],
+    cluster: string,
+    namespace?: string,
+): PlainResource[] {
     return resources.filter(
         (r) =>
             r.type === TYPES.networkPolicy &&
             selectsCluster(obj(r.props.spec).podSelector, cluster) &&
-            (namespace === undefined || objectNamespace(r) === undefined || objectNamespace(r) === namespace),
+            (namespace === undefined ||
+                objectNamespace(r) === undefined ||
+                objectNamespace(r) === namespace),
     );
 }
 
 /** The StorageClass of the stack with a Kubernetes name, if the stack creates it. */
-export function storageClassNamed(resources: readonly PlainResource[], name: string): PlainResource | undefined {
+export function storageClassNamed(
+    resources: readonly PlainResource[],
+    name: string,
+): PlainResource | undefined {
     return resources.find((r) => r.type === TYPES.storageClass && objectName(r) === name);
 }
 
@@ -260,7 +295,9 @@ function taintMarks(taints: unknown[]): boolean {
 }
 
 function aksPool(thing: string, name: string, urn: string, p: Obj): ValkeyPool | undefined {
-    const marked = taintMarks(list(p.nodeTaints)) || obj(p.nodeLabels)[VALKEY_POOL_MARK.key] === VALKEY_POOL_MARK.value;
+    const marked =
+        taintMarks(list(p.nodeTaints)) ||
+        obj(p.nodeLabels)[VALKEY_POOL_MARK.key] === VALKEY_POOL_MARK.value;
     if (!marked) return undefined;
     return {
         thing,
@@ -284,20 +321,40 @@ export function valkeyPools(resources: readonly PlainResource[]): ValkeyPool[] {
         if (NODE_POOL_TYPE.test(r.type)) {
             const template = obj(obj(r.props.spec).template);
             const spec = obj(template.spec);
-            const marked = taintMarks(list(spec.taints)) || obj(obj(template.metadata).labels)[VALKEY_POOL_MARK.key] === VALKEY_POOL_MARK.value;
+            const marked =
+                taintMarks(list(spec.taints)) ||
+                obj(obj(template.metadata).labels)[VALKEY_POOL_MARK.key] === VALKEY_POOL_MARK.value;
             if (!marked) continue;
             const requirements: Requirement[] = list(spec.requirements)
                 .map(obj)
-                .map((q) => ({ key: String(q.key), operator: String(q.operator), values: list(q.values).map(String) }));
-            const zoneReq = requirements.find((q) => q.key === KARPENTER.zone && q.operator === "In");
-            pools.push({ thing: "NodePool", name: objectName(r), urn: r.urn, cloud: "aws", zones: zoneReq?.values, requirements });
+                .map((q) => ({
+                    key: String(q.key),
+                    operator: String(q.operator),
+                    values: list(q.values).map(String),
+                }));
+            const zoneReq = requirements.find(
+                (q) => q.key === KARPENTER.zone && q.operator === "In",
+            );
+            pools.push({
+                thing: "NodePool",
+                name: objectName(r),
+                urn: r.urn,
+                cloud: "aws",
+                zones: zoneReq?.values,
+                requirements,
+            });
         } else if (AGENT_POOL_TYPE.test(r.type)) {
             const name = typeof r.props.agentPoolName === "string" ? r.props.agentPoolName : r.name;
             const pool = aksPool("AgentPool", name, r.urn, r.props);
             if (pool) pools.push(pool);
         } else if (MANAGED_CLUSTER_TYPE.test(r.type)) {
             for (const profile of list(r.props.agentPoolProfiles).map(obj)) {
-                const pool = aksPool("ManagedCluster agent pool", `${r.name}/${profile.name}`, r.urn, profile);
+                const pool = aksPool(
+                    "ManagedCluster agent pool",
+                    `${r.name}/${profile.name}`,
+                    r.urn,
+                    profile,
+                );
                 if (pool) pools.push(pool);
             }
         }
@@ -331,7 +388,9 @@ export function poolNodeSizes(pool: ValkeyPool): { known: NodeSize[]; unknown: s
     }
     const types = requirementOf(pool, KARPENTER.instanceType);
     if (types && types.operator === "In") {
-        const known = types.values.map((t) => findNodeSize(t)).filter((s): s is NodeSize => s !== undefined);
+        const known = types.values
+            .map((t) => findNodeSize(t))
+            .filter((s): s is NodeSize => s !== undefined);
         return { known, unknown: types.values.filter((t) => !findNodeSize(t)) };
     }
     const families = requirementOf(pool, KARPENTER.instanceFamily);
@@ -340,9 +399,14 @@ export function poolNodeSizes(pool: ValkeyPool): { known: NodeSize[]; unknown: s
     const known = AWS_NODE_SIZES.filter(
         (s) =>
             families.values.includes(s.family) &&
-            (!sizes || sizes.operator !== "In" || sizes.values.includes(s.name.slice(s.family.length + 1))),
+            (!sizes ||
+                sizes.operator !== "In" ||
+                sizes.values.includes(s.name.slice(s.family.length + 1))),
     );
-    return { known, unknown: families.values.filter((f) => !AWS_NODE_SIZES.some((s) => s.family === f)) };
+    return {
+        known,
+        unknown: families.values.filter((f) => !AWS_NODE_SIZES.some((s) => s.family === f)),
+    };
 }
 
 /** The topology the slot-bootstrap resource will build. */
@@ -376,7 +440,12 @@ export function bootstrapTargets(resources: readonly PlainResource[]): Bootstrap
         if (r.type !== TYPES.dynamic) continue;
         const shards = Number(r.props.shards);
         const replicasPerShard = Number(r.props.replicasPerShard);
-        if (r.props.shards === undefined || r.props.replicasPerShard === undefined || !Number.isInteger(shards) || !Number.isInteger(replicasPerShard)) {
+        if (
+            r.props.shards === undefined ||
+            r.props.replicasPerShard === undefined ||
+            !Number.isInteger(shards) ||
+            !Number.isInteger(replicasPerShard)
+        ) {
             continue;
         }
         const zones: string[] = [];
@@ -388,9 +457,11 @@ export function bootstrapTargets(resources: readonly PlainResource[]): Bootstrap
         };
         const k8sSets = list(obj(r.props.kubernetes).statefulSets).map(obj);
         if (k8sSets.length > 0) {
-            for (const s of k8sSets) addZone(s.zone, typeof s.name === "string" ? s.name : undefined);
+            for (const s of k8sSets)
+                addZone(s.zone, typeof s.name === "string" ? s.name : undefined);
         } else {
-            for (const n of list(r.props.nodes).map(obj)) addZone(n.zone, statefulSetOfHost(n.host) ?? statefulSetOfHost(n.id));
+            for (const n of list(r.props.nodes).map(obj))
+                addZone(n.zone, statefulSetOfHost(n.host) ?? statefulSetOfHost(n.id));
         }
         if (zones.length === 0 && Array.isArray(r.props.zones)) {
             for (const z of r.props.zones) addZone(z);

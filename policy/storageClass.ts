@@ -3,7 +3,15 @@
  * WaitForFirstConsumer so each volume is created in its pod's zone, expandable, and kept (Retain) in prod.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { PlainResource, Violation, configWithDefaults, json, plainResources, reportAll, violation } from "./common";
+import {
+    PlainResource,
+    Violation,
+    configWithDefaults,
+    json,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
 import { dataClaimOf, objectName, storageClassNamed, valkeyStatefulSets } from "./resources";
 
 /** Config of the storage-class policy. */
@@ -33,26 +41,40 @@ export function storageClassProblems(sc: PlainResource, config: StorageClassConf
     const params = (p.parameters ?? {}) as Record<string, unknown>;
     if (p.provisioner === EBS_CSI) {
         const type = param(params, "type");
-        if (type !== "gp3") problems.push(`use EBS volume type gp3 (parameters.type), not ${json(type ?? "unset (gp3 only by driver default)")}`);
+        if (type !== "gp3")
+            problems.push(
+                `use EBS volume type gp3 (parameters.type), not ${json(type ?? "unset (gp3 only by driver default)")}`,
+            );
         const encrypted = param(params, "encrypted");
-        if (encrypted !== "true" && encrypted !== true) problems.push(`encrypt its volumes (parameters.encrypted "true")`);
+        if (encrypted !== "true" && encrypted !== true)
+            problems.push(`encrypt its volumes (parameters.encrypted "true")`);
     } else if (p.provisioner === AZURE_DISK_CSI) {
         // Azure managed disks are always encrypted at rest (server-side encryption); nothing to set.
         const sku = param(params, "skuName");
         if (typeof sku !== "string" || !AZURE_PREMIUM_SKUS.includes(sku)) {
-            problems.push(`use a Premium SSD disk (parameters.skuName ${AZURE_PREMIUM_SKUS.join(" or ")}), not ${json(sku ?? "unset")}`);
+            problems.push(
+                `use a Premium SSD disk (parameters.skuName ${AZURE_PREMIUM_SKUS.join(" or ")}), not ${json(sku ?? "unset")}`,
+            );
         }
     } else {
-        problems.push(`use the EBS CSI driver (${EBS_CSI}, gp3) or the Azure Disk CSI driver (${AZURE_DISK_CSI}, Premium SSD), not ${json(p.provisioner)}`);
+        problems.push(
+            `use the EBS CSI driver (${EBS_CSI}, gp3) or the Azure Disk CSI driver (${AZURE_DISK_CSI}, Premium SSD), not ${json(p.provisioner)}`,
+        );
     }
     if (p.volumeBindingMode !== "WaitForFirstConsumer") {
-        problems.push(`bind volumes WaitForFirstConsumer so each volume is created in its pod's zone, not ${json(p.volumeBindingMode ?? "Immediate")}`);
+        problems.push(
+            `bind volumes WaitForFirstConsumer so each volume is created in its pod's zone, not ${json(p.volumeBindingMode ?? "Immediate")}`,
+        );
     }
     if (p.allowVolumeExpansion !== true) {
-        problems.push("allow volume expansion (allowVolumeExpansion true) so volumes can grow with the data");
+        problems.push(
+            "allow volume expansion (allowVolumeExpansion true) so volumes can grow with the data",
+        );
     }
     if (config.requireRetain && p.reclaimPolicy !== "Retain") {
-        problems.push(`keep volumes when their claims are deleted (reclaimPolicy Retain), not ${json(p.reclaimPolicy ?? "Delete")}`);
+        problems.push(
+            `keep volumes when their claims are deleted (reclaimPolicy Retain), not ${json(p.reclaimPolicy ?? "Delete")}`,
+        );
     }
     return problems;
 }
@@ -62,7 +84,10 @@ export function storageClassProblems(sc: PlainResource, config: StorageClassConf
  * stack creates follows the storage rules. Classes the stack does not create (an existing cluster's) are not
  * visible to the pack and are skipped.
  */
-export function checkStorageClass(resources: readonly PlainResource[], config: StorageClassConfig): Violation[] {
+export function checkStorageClass(
+    resources: readonly PlainResource[],
+    config: StorageClassConfig,
+): Violation[] {
     const out: Violation[] = [];
     const checked = new Set<string>();
     for (const sts of valkeyStatefulSets(resources)) {
@@ -100,12 +125,16 @@ export const storageClass: StackValidationPolicy = {
             requireRetain: {
                 type: "boolean",
                 default: STORAGE_CLASS_DEFAULTS.requireRetain,
-                description: "Require reclaimPolicy Retain (prod); dev may let volumes go with their claims.",
+                description:
+                    "Require reclaimPolicy Retain (prod); dev may let volumes go with their claims.",
             },
         },
     },
     validateStack: (args, reportViolation) => {
-        const config = configWithDefaults(args.getConfig<Partial<StorageClassConfig>>(), STORAGE_CLASS_DEFAULTS);
+        const config = configWithDefaults(
+            args.getConfig<Partial<StorageClassConfig>>(),
+            STORAGE_CLASS_DEFAULTS,
+        );
         reportAll(checkStorageClass(plainResources(args), config), reportViolation);
     },
 };

@@ -36,7 +36,15 @@ export function lastDirective(conf: ValkeyConf, name: string): string[] | undefi
     return all && all.length > 0 ? all[all.length - 1] : undefined;
 }
 
-const units: Record<string, number> = { "": 1, k: 1e3, kb: 2 ** 10, m: 1e6, mb: 2 ** 20, g: 1e9, gb: 2 ** 30 };
+const units: Record<string, number> = {
+    "": 1,
+    k: 1e3,
+    kb: 2 ** 10,
+    m: 1e6,
+    mb: 2 ** 20,
+    g: 1e9,
+    gb: 2 ** 30,
+};
 
 /** Bytes in a valkey.conf memory value (`4831838208`, `4gb`, `512mb`, `1g` = 10^9), or undefined. */
 export function parseConfMemory(value: string | undefined): number | undefined {

@@ -8,8 +8,22 @@
  * really pinned to.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { Layout, PodSlot, computeLayout, quorumOffenders, quorumSafeShardCounts, sharedZoneShards } from "../components/valkey/layout";
-import { PlainResource, Violation, configWithDefaults, plainResources, reportAll, violation } from "./common";
+import {
+    Layout,
+    PodSlot,
+    computeLayout,
+    quorumOffenders,
+    quorumSafeShardCounts,
+    sharedZoneShards,
+} from "../components/valkey/layout";
+import {
+    PlainResource,
+    Violation,
+    configWithDefaults,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
 import {
     BootstrapTarget,
     LABELS,
@@ -34,16 +48,23 @@ export interface ZoneSeparationConfig {
 export const ZONE_SEPARATION_DEFAULTS: ZoneSeparationConfig = { minZones: 3 };
 
 function listOr(values: readonly (string | number)[]): string {
-    return values.length <= 1 ? values.join("") : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
+    return values.length <= 1
+        ? values.join("")
+        : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
 }
 
 /** The zone a bootstrap zone really is: the zone its StatefulSet is pinned to (it may differ from its name). */
-function actualZones(target: BootstrapTarget, statefulSets: PlainResource[]): Map<string, { zone: string; statefulSet?: string }> {
+function actualZones(
+    target: BootstrapTarget,
+    statefulSets: PlainResource[],
+): Map<string, { zone: string; statefulSet?: string }> {
     const out = new Map<string, { zone: string; statefulSet?: string }>();
     for (const z of target.zones) {
         const byName = target.statefulSetOfZone.get(z);
         const sts =
-            (byName !== undefined ? statefulSets.find((s) => objectName(s) === byName) : undefined) ??
+            (byName !== undefined
+                ? statefulSets.find((s) => objectName(s) === byName)
+                : undefined) ??
             statefulSets.find((s) => labelsOf(s)[LABELS.zone] === z) ??
             statefulSets.find((s) => zonePinOf(s).zone === z);
         const pinned = sts ? zonePinOf(sts).zone : undefined;
@@ -56,23 +77,49 @@ function checkBootstrap(target: BootstrapTarget, resources: readonly PlainResour
     const out: Violation[] = [];
     const thing = "Slot bootstrap";
     if (target.zones.length === 0) {
-        return [violation(thing, target.name, "list the zone of every node, so the layout can be checked", target.urn)];
+        return [
+            violation(
+                thing,
+                target.name,
+                "list the zone of every node, so the layout can be checked",
+                target.urn,
+            ),
+        ];
     }
     let layout: Layout;
     try {
-        layout = computeLayout({ shards: target.shards, replicasPerShard: target.replicasPerShard, zones: target.zones });
+        layout = computeLayout({
+            shards: target.shards,
+            replicasPerShard: target.replicasPerShard,
+            zones: target.zones,
+        });
     } catch (e) {
-        return [violation(thing, target.name, `describe a valid topology: ${(e as Error).message}`, target.urn)];
+        return [
+            violation(
+                thing,
+                target.name,
+                `describe a valid topology: ${(e as Error).message}`,
+                target.urn,
+            ),
+        ];
     }
     // The bootstrap's StatefulSets: those it names, else those of the one cluster of the stack.
     const all = valkeyStatefulSets(resources);
     const named = all.filter((s) => [...target.statefulSetOfZone.values()].includes(objectName(s)));
     const clusters = new Set((named.length > 0 ? named : all).map(clusterOf));
-    const statefulSets = clusters.size === 1 ? all.filter((s) => clusters.has(clusterOf(s))) : named;
+    const statefulSets =
+        clusters.size === 1 ? all.filter((s) => clusters.has(clusterOf(s))) : named;
     const actual = actualZones(target, statefulSets);
-    const where = (slot: PodSlot): PodSlot => ({ ...slot, zone: actual.get(slot.zone)?.zone ?? slot.zone });
+    const where = (slot: PodSlot): PodSlot => ({
+        ...slot,
+        zone: actual.get(slot.zone)?.zone ?? slot.zone,
+    });
     const placed: Layout = {
-        shards: layout.shards.map((s) => ({ shard: s.shard, primary: where(s.primary), replicas: s.replicas.map(where) })),
+        shards: layout.shards.map((s) => ({
+            shard: s.shard,
+            primary: where(s.primary),
+            replicas: s.replicas.map(where),
+        })),
         zones: layout.zones,
     };
     const moved = [...actual.entries()].filter(([z, a]) => a.zone !== z);
@@ -127,7 +174,10 @@ function checkBootstrap(target: BootstrapTarget, resources: readonly PlainResour
  * at least `minZones` zones per cluster, every slot-bootstrap layout zone-separated and quorum-safe, and the
  * Valkey node pools covering every zone a StatefulSet is pinned to.
  */
-export function checkZoneSeparation(resources: readonly PlainResource[], config: ZoneSeparationConfig): Violation[] {
+export function checkZoneSeparation(
+    resources: readonly PlainResource[],
+    config: ZoneSeparationConfig,
+): Violation[] {
     const out: Violation[] = [];
     const pools = valkeyPools(resources);
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
@@ -145,7 +195,14 @@ export function checkZoneSeparation(resources: readonly PlainResource[], config:
             zones.add(zone);
             const labelled = labelsOf(sts)[LABELS.zone];
             if (labelled !== undefined && labelled !== zone) {
-                out.push(violation("StatefulSet", name, `be pinned to the zone of its ${LABELS.zone} label (${labelled}), not ${zone}`, sts.urn));
+                out.push(
+                    violation(
+                        "StatefulSet",
+                        name,
+                        `be pinned to the zone of its ${LABELS.zone} label (${labelled}), not ${zone}`,
+                        sts.urn,
+                    ),
+                );
             }
             if (pools.length > 0 && !pools.some((p) => poolCoversZone(p, zone))) {
                 const covered = [...new Set(pools.flatMap((p) => p.zones ?? []))];
@@ -189,12 +246,16 @@ export const zoneSeparation: StackValidationPolicy = {
                 type: "integer",
                 minimum: 1,
                 default: ZONE_SEPARATION_DEFAULTS.minZones,
-                description: "Distinct zones every Valkey cluster must span (3 in prod, 2 is enough for dev).",
+                description:
+                    "Distinct zones every Valkey cluster must span (3 in prod, 2 is enough for dev).",
             },
         },
     },
     validateStack: (args, reportViolation) => {
-        const config = configWithDefaults(args.getConfig<Partial<ZoneSeparationConfig>>(), ZONE_SEPARATION_DEFAULTS);
+        const config = configWithDefaults(
+            args.getConfig<Partial<ZoneSeparationConfig>>(),
+            ZONE_SEPARATION_DEFAULTS,
+        );
         reportAll(checkZoneSeparation(plainResources(args), config), reportViolation);
     },
 };

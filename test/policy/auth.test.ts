@@ -5,7 +5,8 @@ import { auth } from "../../policy/auth";
 import { T, awsStack, container, find, podSpec } from "./fixtures";
 import { messages } from "./harness";
 
-const conf = (r: PlainResource[]): Record<string, string> => find(r, T.cm, "valkey-conf").props.data;
+const conf = (r: PlainResource[]): Record<string, string> =>
+    find(r, T.cm, "valkey-conf").props.data;
 const stsA = (r: PlainResource[]): PlainResource => find(r, T.sts, "valkey-us-east-1a");
 
 describe("valkey-auth", () => {
@@ -32,7 +33,9 @@ describe("valkey-auth", () => {
     test("refuses an auth file that does not come from a Secret", async () => {
         const r = awsStack();
         const spec = podSpec(stsA(r));
-        spec.volumes = spec.volumes.map((v: any) => (v.name === "auth" ? { name: "auth", emptyDir: {} } : v));
+        spec.volumes = spec.volumes.map((v: any) =>
+            v.name === "auth" ? { name: "auth", emptyDir: {} } : v,
+        );
         container(stsA(r)).env = [];
         assert.deepEqual(await messages(auth, r), [
             "StatefulSet (valkey-us-east-1a) must take the Valkey password from a Secret: mount /etc/valkey-auth/auth.conf from a Secret volume, or bind the password env var to a secretKeyRef",
@@ -42,7 +45,11 @@ describe("valkey-auth", () => {
     test("accepts a projected Secret volume", async () => {
         const r = awsStack();
         const spec = podSpec(stsA(r));
-        spec.volumes = spec.volumes.map((v: any) => (v.name === "auth" ? { name: "auth", projected: { sources: [{ secret: { name: "valkey-auth" } }] } } : v));
+        spec.volumes = spec.volumes.map((v: any) =>
+            v.name === "auth"
+                ? { name: "auth", projected: { sources: [{ secret: { name: "valkey-auth" } }] } }
+                : v,
+        );
         container(stsA(r)).env = [];
         assert.deepEqual(await messages(auth, r), []);
     });

@@ -26,12 +26,23 @@ const nodes = zones.flatMap((zone, z) => [0, 1, 2].map((i) => ({ id: zone + "-" 
 new Slots("valkey-slots", { shards: Number(process.env.SHARDS), replicasPerShard: 2, nodes });
 `;
 
-function run(dir: string, script: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+function run(
+    dir: string,
+    script: string,
+    env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
-        const child = spawn("bash", ["-c", `. "${ROOT}/scripts/toolchain/env.sh" && export PULUMI_BACKEND_URL="file://${dir}/state" && cd "${dir}/proj" && ${script}`], {
-            env: { ...process.env, ...env },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        const child = spawn(
+            "bash",
+            [
+                "-c",
+                `. "${ROOT}/scripts/toolchain/env.sh" && export PULUMI_BACKEND_URL="file://${dir}/state" && cd "${dir}/proj" && ${script}`,
+            ],
+            {
+                env: { ...process.env, ...env },
+                stdio: ["ignore", "pipe", "pipe"],
+            },
+        );
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (out += d));
@@ -39,43 +50,57 @@ function run(dir: string, script: string, env: Record<string, string> = {}): Pro
     });
 }
 
-describe("the pack under the real Pulumi engine", { skip: haveEngine ? false : "no engine in .toolchain/bin (scripts/toolchain/install.sh)" }, () => {
-    let dir: string;
-    before(async () => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "valkey-policy-cli-"));
-        fs.mkdirSync(path.join(dir, "proj"));
-        fs.mkdirSync(path.join(dir, "state"));
-        fs.writeFileSync(path.join(dir, "proj", "Pulumi.yaml"), "name: policy-probe\nruntime: nodejs\nmain: index.js\n");
-        fs.writeFileSync(path.join(dir, "proj", "package.json"), '{ "name": "policy-probe", "private": true }\n');
-        fs.writeFileSync(path.join(dir, "proj", "index.js"), PROGRAM);
-        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "proj", "node_modules"));
-        const init = await run(dir, "pulumi stack init probe --non-interactive");
-        assert.equal(init.code, 0, init.out);
-    });
-    after(() => {
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+describe(
+    "the pack under the real Pulumi engine",
+    { skip: haveEngine ? false : "no engine in .toolchain/bin (scripts/toolchain/install.sh)" },
+    () => {
+        let dir: string;
+        before(async () => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "valkey-policy-cli-"));
+            fs.mkdirSync(path.join(dir, "proj"));
+            fs.mkdirSync(path.join(dir, "state"));
+            fs.writeFileSync(
+                path.join(dir, "proj", "Pulumi.yaml"),
+                "name: policy-probe\nruntime: nodejs\nmain: index.js\n",
+            );
+            fs.writeFileSync(
+                path.join(dir, "proj", "package.json"),
+                '{ "name": "policy-probe", "private": true }\n',
+            );
+            fs.writeFileSync(path.join(dir, "proj", "index.js"), PROGRAM);
+            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "proj", "node_modules"));
+            const init = await run(dir, "pulumi stack init probe --non-interactive");
+            assert.equal(init.code, 0, init.out);
+        });
+        after(() => {
+            if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        });
 
-    const preview = (shards: number) =>
-        run(
-            dir,
-            `pulumi preview --non-interactive -s probe --policy-pack "${ROOT}/policy/analyzer.sh" --policy-pack-config "${ROOT}/policy/config.prod.json"`,
-            { SHARDS: String(shards) },
+        const preview = (shards: number) =>
+            run(
+                dir,
+                `pulumi preview --non-interactive -s probe --policy-pack "${ROOT}/policy/analyzer.sh" --policy-pack-config "${ROOT}/policy/config.prod.json"`,
+                { SHARDS: String(shards) },
+            );
+
+        test("3 shards over 3 zones: the preview passes", { timeout: 300_000 }, async () => {
+            const { code, out } = await preview(3);
+            assert.equal(code, 0, out);
+            assert.doesNotMatch(out, /valkey-zone-separation/);
+        });
+
+        test(
+            "4 shards over 3 zones: the mandatory zone-separation policy fails the preview",
+            { timeout: 300_000 },
+            async () => {
+                const { code, out } = await preview(4);
+                assert.notEqual(code, 0, out);
+                assert.match(out, /\[mandatory\]\s+valkey-zone-separation/);
+                assert.match(
+                    out,
+                    /Slot bootstrap \(valkey-slots\) must keep a failover majority after the loss of any one zone: zone zone-a holds 2 of 4 primaries, and the survivors could not elect replacements\. Use 3, 5 or 6 shards, or 4 zones/,
+                );
+            },
         );
-
-    test("3 shards over 3 zones: the preview passes", { timeout: 300_000 }, async () => {
-        const { code, out } = await preview(3);
-        assert.equal(code, 0, out);
-        assert.doesNotMatch(out, /valkey-zone-separation/);
-    });
-
-    test("4 shards over 3 zones: the mandatory zone-separation policy fails the preview", { timeout: 300_000 }, async () => {
-        const { code, out } = await preview(4);
-        assert.notEqual(code, 0, out);
-        assert.match(out, /\[mandatory\]\s+valkey-zone-separation/);
-        assert.match(
-            out,
-            /Slot bootstrap \(valkey-slots\) must keep a failover majority after the loss of any one zone: zone zone-a holds 2 of 4 primaries, and the survivors could not elect replacements\. Use 3, 5 or 6 shards, or 4 zones/,
-        );
-    });
-});
+    },
+);

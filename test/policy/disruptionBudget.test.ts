@@ -18,13 +18,16 @@ describe("valkey-disruption-budget", () => {
 
     test("refuses a PodDisruptionBudget that selects another cluster", async () => {
         const r = awsStack();
-        find(r, T.pdb, "valkey-pdb").props.spec.selector.matchLabels["app.kubernetes.io/instance"] = "other";
+        find(r, T.pdb, "valkey-pdb").props.spec.selector.matchLabels["app.kubernetes.io/instance"] =
+            "other";
         assert.equal((await messages(disruptionBudget, r)).length, 1);
     });
 
     test("refuses more than one unavailable pod", async () => {
         const r = awsStack();
         find(r, T.pdb, "valkey-pdb").props.spec.maxUnavailable = "50%";
-        assert.deepEqual(await messages(disruptionBudget, r), ['PodDisruptionBudget (valkey-pdb) must allow at most one unavailable Valkey pod (maxUnavailable 1), not "50%"']);
+        assert.deepEqual(await messages(disruptionBudget, r), [
+            'PodDisruptionBudget (valkey-pdb) must allow at most one unavailable Valkey pod (maxUnavailable 1), not "50%"',
+        ]);
     });
 });

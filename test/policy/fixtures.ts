@@ -7,8 +7,14 @@ import { renderValkeyConf } from "../../components/valkey/conf";
 import { computeLayout } from "../../components/valkey/layout";
 
 const GiB = 2 ** 30;
-const urn = (type: string, name: string): string => `urn:pulumi:test::valkey-platform::${type}::${name}`;
-const res = (type: string, name: string, props: Record<string, any>): PlainResource => ({ type, name, urn: urn(type, name), props });
+const urn = (type: string, name: string): string =>
+    `urn:pulumi:test::valkey-platform::${type}::${name}`;
+const res = (type: string, name: string, props: Record<string, any>): PlainResource => ({
+    type,
+    name,
+    urn: urn(type, name),
+    props,
+});
 
 /** What a fixture stack is built from. */
 export interface StackShape {
@@ -29,15 +35,27 @@ const labels = (cluster: string): Record<string, string> => ({
     "app.kubernetes.io/instance": cluster,
     "app.kubernetes.io/managed-by": "valkey-platform",
 });
-const selector = (cluster: string): Record<string, string> => ({ "app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": cluster });
-const hardened = { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+const selector = (cluster: string): Record<string, string> => ({
+    "app.kubernetes.io/name": "valkey",
+    "app.kubernetes.io/instance": cluster,
+});
+const hardened = {
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+};
 
 /** A zone's StatefulSet, as cluster.ts builds it. */
 export function statefulSet(s: StackShape, zone: string, replicas: number): PlainResource {
     const name = `${s.cluster}-${zone}`;
     const passwordEnv = { secretKeyRef: { name: `${s.cluster}-auth`, key: "password" } };
     return res("kubernetes:apps/v1:StatefulSet", `${s.cluster}-sts-${zone}`, {
-        metadata: { name, namespace: s.namespace, labels: { ...labels(s.cluster), "valkey.io/zone": zone } },
+        metadata: {
+            name,
+            namespace: s.namespace,
+            labels: { ...labels(s.cluster), "valkey.io/zone": zone },
+        },
         spec: {
             serviceName: `${s.cluster}-headless`,
             replicas,
@@ -47,11 +65,28 @@ export function statefulSet(s: StackShape, zone: string, replicas: number): Plai
                 spec: {
                     securityContext: { runAsNonRoot: true, runAsUser: 999, fsGroup: 999 },
                     nodeSelector: { workload: "valkey" },
-                    tolerations: [{ key: "workload", operator: "Equal", value: "valkey", effect: "NoSchedule" }],
+                    tolerations: [
+                        {
+                            key: "workload",
+                            operator: "Equal",
+                            value: "valkey",
+                            effect: "NoSchedule",
+                        },
+                    ],
                     affinity: {
                         nodeAffinity: {
                             requiredDuringSchedulingIgnoredDuringExecution: {
-                                nodeSelectorTerms: [{ matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: [zone] }] }],
+                                nodeSelectorTerms: [
+                                    {
+                                        matchExpressions: [
+                                            {
+                                                key: "topology.kubernetes.io/zone",
+                                                operator: "In",
+                                                values: [zone],
+                                            },
+                                        ],
+                                    },
+                                ],
                             },
                         },
                     },
@@ -60,7 +95,10 @@ export function statefulSet(s: StackShape, zone: string, replicas: number): Plai
                             name: "valkey",
                             image: s.image,
                             env: [{ name: "REDISCLI_AUTH", valueFrom: passwordEnv }],
-                            resources: { requests: { memory: s.memory, cpu: "3" }, limits: { memory: s.memory, cpu: "3" } },
+                            resources: {
+                                requests: { memory: s.memory, cpu: "3" },
+                                limits: { memory: s.memory, cpu: "3" },
+                            },
                             securityContext: { ...hardened },
                             volumeMounts: [
                                 { name: "data", mountPath: "/data" },
@@ -72,20 +110,33 @@ export function statefulSet(s: StackShape, zone: string, replicas: number): Plai
                             name: "exporter",
                             image: "oliver006/redis_exporter:v1.67.0",
                             env: [{ name: "REDIS_PASSWORD", valueFrom: passwordEnv }],
-                            resources: { requests: { memory: "64Mi", cpu: "100m" }, limits: { memory: "64Mi", cpu: "100m" } },
+                            resources: {
+                                requests: { memory: "64Mi", cpu: "100m" },
+                                limits: { memory: "64Mi", cpu: "100m" },
+                            },
                             securityContext: { ...hardened },
                         },
                     ],
                     volumes: [
                         { name: "conf", configMap: { name: `${s.cluster}-conf` } },
-                        { name: "auth", secret: { secretName: `${s.cluster}-auth`, items: [{ key: "auth.conf", path: "auth.conf" }] } },
+                        {
+                            name: "auth",
+                            secret: {
+                                secretName: `${s.cluster}-auth`,
+                                items: [{ key: "auth.conf", path: "auth.conf" }],
+                            },
+                        },
                     ],
                 },
             },
             volumeClaimTemplates: [
                 {
                     metadata: { name: "data" },
-                    spec: { accessModes: ["ReadWriteOnce"], storageClassName: s.storageClassName, resources: { requests: { storage: s.volume } } },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        storageClassName: s.storageClassName,
+                        resources: { requests: { storage: s.volume } },
+                    },
                 },
             ],
         },
@@ -94,7 +145,11 @@ export function statefulSet(s: StackShape, zone: string, replicas: number): Plai
 
 /** The cluster's objects: a StatefulSet per zone, the conf ConfigMap, PDB, NetworkPolicy and slot bootstrap. */
 export function clusterResources(s: StackShape): PlainResource[] {
-    const layout = computeLayout({ shards: s.shards, replicasPerShard: s.replicasPerShard, zones: s.zones });
+    const layout = computeLayout({
+        shards: s.shards,
+        replicasPerShard: s.replicasPerShard,
+        zones: s.zones,
+    });
     const conf = renderValkeyConf({
         nodeTimeoutMs: 5000,
         maxmemoryBytes: Math.floor(0.75 * s.memoryBytes),
@@ -106,22 +161,44 @@ export function clusterResources(s: StackShape): PlainResource[] {
     const nodes = layout.zones.flatMap(({ zone, pods }) =>
         pods.map((p) => {
             const pod = `${s.cluster}-${zone}-${p.ordinal}`;
-            return { id: pod, host: `${pod}.${s.cluster}-headless.${s.namespace}.svc.cluster.local`, port: 6379, zone };
+            return {
+                id: pod,
+                host: `${pod}.${s.cluster}-headless.${s.namespace}.svc.cluster.local`,
+                port: 6379,
+                zone,
+            };
         }),
     );
     return [
         res("kubernetes:core/v1:ConfigMap", `${s.cluster}-conf`, {
-            metadata: { name: `${s.cluster}-conf`, namespace: s.namespace, labels: labels(s.cluster) },
+            metadata: {
+                name: `${s.cluster}-conf`,
+                namespace: s.namespace,
+                labels: labels(s.cluster),
+            },
             data: { "valkey.conf": conf },
         }),
         ...layout.zones.map(({ zone, pods }) => statefulSet(s, zone, pods.length)),
         res("kubernetes:policy/v1:PodDisruptionBudget", `${s.cluster}-pdb`, {
-            metadata: { name: `${s.cluster}-pdb`, namespace: s.namespace, labels: labels(s.cluster) },
+            metadata: {
+                name: `${s.cluster}-pdb`,
+                namespace: s.namespace,
+                labels: labels(s.cluster),
+            },
             spec: { maxUnavailable: 1, selector: { matchLabels: selector(s.cluster) } },
         }),
         res("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${s.cluster}-netpol`, {
-            metadata: { name: `${s.cluster}-netpol`, namespace: s.namespace, labels: labels(s.cluster) },
-            spec: { podSelector: { matchLabels: selector(s.cluster) }, policyTypes: ["Ingress", "Egress"], ingress: [], egress: [] },
+            metadata: {
+                name: `${s.cluster}-netpol`,
+                namespace: s.namespace,
+                labels: labels(s.cluster),
+            },
+            spec: {
+                podSelector: { matchLabels: selector(s.cluster) },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [],
+                egress: [],
+            },
         }),
         res("pulumi-nodejs:dynamic:Resource", `${s.cluster}-bootstrap`, {
             __provider: "exports.handler = ...",
@@ -160,14 +237,34 @@ export function awsStack(shape: StackShape = awsShape()): PlainResource[] {
                 template: {
                     metadata: { labels: { workload: "valkey" } },
                     spec: {
-                        nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "valkey" },
+                        nodeClassRef: {
+                            group: "karpenter.k8s.aws",
+                            kind: "EC2NodeClass",
+                            name: "valkey",
+                        },
                         taints: [{ key: "workload", value: "valkey", effect: "NoSchedule" }],
                         requirements: [
                             { key: "kubernetes.io/arch", operator: "In", values: ["arm64"] },
-                            { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
-                            { key: "karpenter.k8s.aws/instance-family", operator: "In", values: ["r7g", "r8g"] },
-                            { key: "karpenter.k8s.aws/instance-size", operator: "In", values: ["xlarge"] },
-                            { key: "topology.kubernetes.io/zone", operator: "In", values: [...shape.zones] },
+                            {
+                                key: "karpenter.sh/capacity-type",
+                                operator: "In",
+                                values: ["on-demand"],
+                            },
+                            {
+                                key: "karpenter.k8s.aws/instance-family",
+                                operator: "In",
+                                values: ["r7g", "r8g"],
+                            },
+                            {
+                                key: "karpenter.k8s.aws/instance-size",
+                                operator: "In",
+                                values: ["xlarge"],
+                            },
+                            {
+                                key: "topology.kubernetes.io/zone",
+                                operator: "In",
+                                values: [...shape.zones],
+                            },
                         ],
                     },
                 },
@@ -212,7 +309,16 @@ export function azureStack(shape: StackShape = azureShape()): PlainResource[] {
     );
     return [
         res("azure-native:containerservice:ManagedCluster", "valkey-aks", {
-            agentPoolProfiles: [{ name: "system", vmSize: "Standard_D4ds_v5", availabilityZones: ["1", "2", "3"], mode: "System", nodeTaints: [], nodeLabels: {} }],
+            agentPoolProfiles: [
+                {
+                    name: "system",
+                    vmSize: "Standard_D4ds_v5",
+                    availabilityZones: ["1", "2", "3"],
+                    mode: "System",
+                    nodeTaints: [],
+                    nodeLabels: {},
+                },
+            ],
         }),
         ...pools,
         res("kubernetes:storage.k8s.io/v1:StorageClass", "valkey-premium", {
@@ -228,9 +334,16 @@ export function azureStack(shape: StackShape = azureShape()): PlainResource[] {
 }
 
 /** The one resource of a type whose Pulumi or Kubernetes name is `name`. */
-export function find(resources: readonly PlainResource[], type: string, name: string): PlainResource {
-    const found = resources.filter((r) => r.type === type && (r.name === name || r.props?.metadata?.name === name));
-    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+export function find(
+    resources: readonly PlainResource[],
+    type: string,
+    name: string,
+): PlainResource {
+    const found = resources.filter(
+        (r) => r.type === type && (r.name === name || r.props?.metadata?.name === name),
+    );
+    if (found.length !== 1)
+        throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
     return found[0];
 }
 
@@ -250,7 +363,8 @@ export const T = {
 /** The pod spec of a StatefulSet fixture. */
 export const podSpec = (sts: PlainResource): Record<string, any> => sts.props.spec.template.spec;
 /** A container of a StatefulSet fixture. */
-export const container = (sts: PlainResource, name = "valkey"): Record<string, any> => podSpec(sts).containers.find((c: any) => c.name === name);
+export const container = (sts: PlainResource, name = "valkey"): Record<string, any> =>
+    podSpec(sts).containers.find((c: any) => c.name === name);
 /** The Karpenter requirement of a NodePool fixture. */
 export const requirement = (pool: PlainResource, key: string): Record<string, any> =>
     pool.props.spec.template.spec.requirements.find((q: any) => q.key === key);

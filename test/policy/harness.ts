@@ -25,9 +25,16 @@ export interface Reported {
 /** Thrown by `notApplicable`, as the policy server's own sentinel is. */
 class NotApplicable extends Error {}
 
-const opts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const opts = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
 
-const typeOf = (cls: unknown): string | undefined => (cls as { __pulumiType?: string }).__pulumiType;
+const typeOf = (cls: unknown): string | undefined =>
+    (cls as { __pulumiType?: string }).__pulumiType;
 
 /** The args the server hands a resource policy for one resource. */
 export function resourceArgs(r: PlainResource, config: object = {}): ResourceValidationArgs {
@@ -39,7 +46,8 @@ export function resourceArgs(r: PlainResource, config: object = {}): ResourceVal
         opts,
         stackTags: new Map(),
         isType: (cls) => typeOf(cls) === r.type,
-        asType: ((cls: unknown) => (typeOf(cls) === r.type ? r.props : undefined)) as ResourceValidationArgs["asType"],
+        asType: ((cls: unknown) =>
+            typeOf(cls) === r.type ? r.props : undefined) as ResourceValidationArgs["asType"],
         getConfig: <T extends object>() => config as T,
         notApplicable: (reason?: string): never => {
             throw new NotApplicable(reason);
@@ -48,7 +56,10 @@ export function resourceArgs(r: PlainResource, config: object = {}): ResourceVal
 }
 
 /** The args the server hands a stack policy for a whole stack. */
-export function stackArgs(resources: readonly PlainResource[], config: object = {}): StackValidationArgs {
+export function stackArgs(
+    resources: readonly PlainResource[],
+    config: object = {},
+): StackValidationArgs {
     const policyResources: PolicyResource[] = resources.map((r) => ({
         type: r.type,
         props: r.props,
@@ -58,7 +69,8 @@ export function stackArgs(resources: readonly PlainResource[], config: object = 
         dependencies: [],
         propertyDependencies: {},
         isType: (cls) => typeOf(cls) === r.type,
-        asType: ((cls: unknown) => (typeOf(cls) === r.type ? r.props : undefined)) as PolicyResource["asType"],
+        asType: ((cls: unknown) =>
+            typeOf(cls) === r.type ? r.props : undefined) as PolicyResource["asType"],
     }));
     return {
         resources: policyResources,
@@ -70,10 +82,15 @@ export function stackArgs(resources: readonly PlainResource[], config: object = 
     };
 }
 
-const isStackPolicy = (p: Policy): p is StackValidationPolicy => typeof (p as StackValidationPolicy).validateStack === "function";
+const isStackPolicy = (p: Policy): p is StackValidationPolicy =>
+    typeof (p as StackValidationPolicy).validateStack === "function";
 
 /** Runs one policy over a stack's resources (a resource policy over each resource) and returns its messages. */
-export async function runPolicy(policy: Policy, resources: readonly PlainResource[], config: object = {}): Promise<Reported[]> {
+export async function runPolicy(
+    policy: Policy,
+    resources: readonly PlainResource[],
+    config: object = {},
+): Promise<Reported[]> {
     const out: Reported[] = [];
     const report = (message: string, urn?: string): void => {
         out.push({ policy: policy.name, message, urn });
@@ -83,10 +100,13 @@ export async function runPolicy(policy: Policy, resources: readonly PlainResourc
             await policy.validateStack(stackArgs(resources, config), report);
         } else {
             const validate = (policy as ResourceValidationPolicy).validateResource;
-            const validations = validate === undefined ? [] : Array.isArray(validate) ? validate : [validate];
+            const validations =
+                validate === undefined ? [] : Array.isArray(validate) ? validate : [validate];
             for (const r of resources) {
                 for (const v of validations) {
-                    await v(resourceArgs(r, config), (message, urn) => report(message, urn ?? r.urn));
+                    await v(resourceArgs(r, config), (message, urn) =>
+                        report(message, urn ?? r.urn),
+                    );
                 }
             }
         }
@@ -97,12 +117,19 @@ export async function runPolicy(policy: Policy, resources: readonly PlainResourc
 }
 
 /** The messages of one policy over a stack. */
-export async function messages(policy: Policy, resources: readonly PlainResource[], config: object = {}): Promise<string[]> {
+export async function messages(
+    policy: Policy,
+    resources: readonly PlainResource[],
+    config: object = {},
+): Promise<string[]> {
     return (await runPolicy(policy, resources, config)).map((r) => r.message);
 }
 
 /** Runs the whole pack, with per-policy config as in policy/config.<env>.json, and returns every violation. */
-export async function runPack(resources: readonly PlainResource[], packConfig: Record<string, unknown> = {}): Promise<Reported[]> {
+export async function runPack(
+    resources: readonly PlainResource[],
+    packConfig: Record<string, unknown> = {},
+): Promise<Reported[]> {
     const out: Reported[] = [];
     for (const p of policies) {
         const c = packConfig[p.name];
@@ -124,6 +151,5 @@ export function cloneResources(resources: readonly PlainResource[]): PlainResour
 
 /** The pack config of an environment, as CI passes it (`policy/config.<env>.json`). */
 export function packConfig(env: "dev" | "prod"): Record<string, unknown> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(`../../policy/config.${env}.json`) as Record<string, unknown>;
 }

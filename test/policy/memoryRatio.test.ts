@@ -10,7 +10,8 @@ import { messages } from "./harness";
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 const stsA = (r: PlainResource[]): PlainResource => find(r, T.sts, "valkey-us-east-1a");
-const conf = (r: PlainResource[]): Record<string, string> => find(r, T.cm, "valkey-conf").props.data;
+const conf = (r: PlainResource[]): Record<string, string> =>
+    find(r, T.cm, "valkey-conf").props.data;
 const setMaxmemory = (r: PlainResource[], line: string): void => {
     conf(r)["valkey.conf"] = conf(r)["valkey.conf"].replace(/^maxmemory \d+$/m, line);
 };
@@ -37,7 +38,9 @@ describe("valkey-memory-ratio", () => {
     test("refuses a container without a memory limit", async () => {
         const r = awsStack();
         delete container(stsA(r), "exporter").resources.limits;
-        assert.deepEqual(await messages(memoryRatio, r), ["StatefulSet (valkey-us-east-1a) must set a memory limit on container exporter"]);
+        assert.deepEqual(await messages(memoryRatio, r), [
+            "StatefulSet (valkey-us-east-1a) must set a memory limit on container exporter",
+        ]);
     });
 
     test("refuses maxmemory at 90% of the limit", async () => {
@@ -79,7 +82,9 @@ describe("valkey-memory-ratio", () => {
         assert.deepEqual(await messages(memoryRatio, r), [
             "StatefulSet (valkey-us-east-1a) must request a data volume of at least 2x maxmemory (33Gi) with persistence on: got 30Gi; an AOF rewrite or RDB snapshot needs room for two copies of the data. Raise valkey:volumeSize",
         ]);
-        conf(r)["valkey.conf"] = conf(r)["valkey.conf"].replace(/^appendonly yes$/m, "appendonly no").replace(/^save .*$/m, 'save ""');
+        conf(r)["valkey.conf"] = conf(r)
+            ["valkey.conf"].replace(/^appendonly yes$/m, "appendonly no")
+            .replace(/^save .*$/m, 'save ""');
         assert.deepEqual(await messages(memoryRatio, r), []);
         assert.equal((await messages(memoryRatio, r, { volumeToMemoryFactor: 1 })).length, 0);
     });

@@ -12,7 +12,10 @@ describe("valkey-no-spot", () => {
 
     test("refuses a NodePool that allows spot", async () => {
         const r = awsStack();
-        requirement(find(r, T.nodePool, "valkey"), "karpenter.sh/capacity-type").values = ["spot", "on-demand"];
+        requirement(find(r, T.nodePool, "valkey"), "karpenter.sh/capacity-type").values = [
+            "spot",
+            "on-demand",
+        ];
         assert.deepEqual(await messages(noSpot, r), [
             'NodePool (valkey) must not launch Spot capacity for Valkey: karpenter.sh/capacity-type In ["spot","on-demand"] allows "spot", and a reclaimed node takes a primary with two minutes\' notice. Require karpenter.sh/capacity-type In ["on-demand"]',
         ]);
@@ -20,14 +23,19 @@ describe("valkey-no-spot", () => {
 
     test("refuses a NotIn that leaves spot allowed", async () => {
         const r = awsStack();
-        Object.assign(requirement(find(r, T.nodePool, "valkey"), "karpenter.sh/capacity-type"), { operator: "NotIn", values: ["reserved"] });
+        Object.assign(requirement(find(r, T.nodePool, "valkey"), "karpenter.sh/capacity-type"), {
+            operator: "NotIn",
+            values: ["reserved"],
+        });
         assert.equal((await messages(noSpot, r)).length, 1);
     });
 
     test("accepts a NodePool without a capacity-type requirement (Karpenter defaults to on-demand)", async () => {
         const r = awsStack();
         const spec = find(r, T.nodePool, "valkey").props.spec.template.spec;
-        spec.requirements = spec.requirements.filter((q: any) => q.key !== "karpenter.sh/capacity-type");
+        spec.requirements = spec.requirements.filter(
+            (q: any) => q.key !== "karpenter.sh/capacity-type",
+        );
         assert.deepEqual(await messages(noSpot, r), []);
     });
 

@@ -17,13 +17,19 @@ describe("valkey-node-pools", () => {
     test("refuses an amd64 NodePool", async () => {
         const r = awsStack();
         requirement(pool(r), "kubernetes.io/arch").values = ["amd64"];
-        assert.deepEqual(await messages(nodePools, r), ['NodePool (valkey) must run arm64 (Graviton) nodes only: require kubernetes.io/arch In ["arm64"], not In ["amd64"]']);
+        assert.deepEqual(await messages(nodePools, r), [
+            'NodePool (valkey) must run arm64 (Graviton) nodes only: require kubernetes.io/arch In ["arm64"], not In ["amd64"]',
+        ]);
     });
 
     test("refuses a NodePool without an arch requirement", async () => {
         const r = awsStack();
-        pool(r).props.spec.template.spec.requirements = requirements(r).filter((q) => q.key !== "kubernetes.io/arch");
-        assert.deepEqual(await messages(nodePools, r), ['NodePool (valkey) must run arm64 (Graviton) nodes only: require kubernetes.io/arch In ["arm64"]']);
+        pool(r).props.spec.template.spec.requirements = requirements(r).filter(
+            (q) => q.key !== "kubernetes.io/arch",
+        );
+        assert.deepEqual(await messages(nodePools, r), [
+            'NodePool (valkey) must run arm64 (Graviton) nodes only: require kubernetes.io/arch In ["arm64"]',
+        ]);
     });
 
     test("refuses a NodePool with the burstable t4g family", async () => {
@@ -36,7 +42,11 @@ describe("valkey-node-pools", () => {
 
     test("refuses a burstable instance type", async () => {
         const r = awsStack();
-        requirements(r).push({ key: "node.kubernetes.io/instance-type", operator: "In", values: ["t4g.xlarge"] });
+        requirements(r).push({
+            key: "node.kubernetes.io/instance-type",
+            operator: "In",
+            values: ["t4g.xlarge"],
+        });
         assert.deepEqual(await messages(nodePools, r), [
             "NodePool (valkey) must not use burstable instance type t4g.xlarge: burstable instances throttle once their CPU credits run out under sustained load. Use a memory-optimised Graviton type such as r7g.xlarge",
         ]);
@@ -45,7 +55,11 @@ describe("valkey-node-pools", () => {
     test("refuses a non-Graviton family and type", async () => {
         const r = awsStack();
         requirement(pool(r), "karpenter.k8s.aws/instance-family").values = ["r7i"];
-        requirements(r).push({ key: "node.kubernetes.io/instance-type", operator: "In", values: ["r7i.xlarge"] });
+        requirements(r).push({
+            key: "node.kubernetes.io/instance-type",
+            operator: "In",
+            values: ["r7i.xlarge"],
+        });
         assert.deepEqual(await messages(nodePools, r), [
             "NodePool (valkey) must use Graviton instance types (r7g/r8g/r7gn/r8gn/m7gn), not r7i.xlarge",
             "NodePool (valkey) must use Graviton instance families (r7g/r8g/r7gn/r8gn/m7gn), not r7i",
@@ -54,7 +68,9 @@ describe("valkey-node-pools", () => {
 
     test("refuses a NodePool that does not restrict its instances", async () => {
         const r = awsStack();
-        pool(r).props.spec.template.spec.requirements = requirements(r).filter((q) => q.key !== "karpenter.k8s.aws/instance-family");
+        pool(r).props.spec.template.spec.requirements = requirements(r).filter(
+            (q) => q.key !== "karpenter.k8s.aws/instance-family",
+        );
         assert.deepEqual(await messages(nodePools, r), [
             'NodePool (valkey) must restrict its instances to Graviton families (karpenter.k8s.aws/instance-family In ["r7g","r8g","r7gn","r8gn","m7gn"])',
         ]);
@@ -79,7 +95,9 @@ describe("valkey-node-pools", () => {
     test("refuses a non-E-series AKS pool", async () => {
         const r = azureStack();
         find(r, T.agentPool, "valkey-pool-2").props.vmSize = "Standard_D8ds_v5";
-        assert.deepEqual(await messages(nodePools, r), ["AgentPool (valkey2) must use a memory-optimised E-series v5 VM size (e.g. Standard_E16ds_v5), not Standard_D8ds_v5"]);
+        assert.deepEqual(await messages(nodePools, r), [
+            "AgentPool (valkey2) must use a memory-optimised E-series v5 VM size (e.g. Standard_E16ds_v5), not Standard_D8ds_v5",
+        ]);
     });
 
     test("reads Valkey pools inside a ManagedCluster", async () => {

@@ -13,20 +13,20 @@ import { ROOT } from "../helpers/program";
 import { T, awsStack, find, requirement } from "./fixtures";
 import { packConfig } from "./harness";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const fromPulumi = (m: string): any => require(require.resolve(m, { paths: [pulumiDir] }));
 const grpc = fromPulumi("@grpc/grpc-js");
 const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
 const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
 const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 const LEVELS = ["advisory", "mandatory", "disabled", "remediate"];
 const LEVEL_OF: Record<string, number> = { advisory: 0, mandatory: 1, disabled: 2, remediate: 3 };
 
 const call = <T>(client: any, method: string, req: unknown): Promise<T> =>
-    new Promise((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+    new Promise((resolve, reject) =>
+        client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),
+    );
 
 describe("the pack under Pulumi's policy runner", () => {
     let child: ChildProcess;
@@ -37,7 +37,10 @@ describe("the pack under Pulumi's policy runner", () => {
         const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack");
         const policyDir = path.join(ROOT, "policy");
         // As the language host runs it: node <runner> <engine address> <pack dir>, in the pack's directory.
-        child = spawn(process.execPath, [runner, "127.0.0.1:1", policyDir], { cwd: policyDir, stdio: ["ignore", "pipe", "pipe"] });
+        child = spawn(process.execPath, [runner, "127.0.0.1:1", policyDir], {
+            cwd: policyDir,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         child.stderr!.on("data", (d) => (stderr += d));
         const port = await new Promise<string>((resolve, reject) => {
             let out = "";
@@ -46,9 +49,14 @@ describe("the pack under Pulumi's policy runner", () => {
                 const m = /^(\d+)\s*$/m.exec(out);
                 if (m) resolve(m[1]);
             });
-            child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${stderr}`)));
+            child.on("exit", (code) =>
+                reject(new Error(`policy pack exited with ${code}: ${stderr}`)),
+            );
         });
-        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        client = new analyzerGrpc.AnalyzerClient(
+            `127.0.0.1:${port}`,
+            grpc.credentials.createInsecure(),
+        );
     });
 
     after(() => {
@@ -74,7 +82,10 @@ describe("the pack under Pulumi's policy runner", () => {
         assert.equal(zone.getConfigschema().getProperties().toJavaScript().minZones.default, 3);
     });
 
-    async function analyze(resources: PlainResource[], env: "dev" | "prod"): Promise<{ policy: string; level: string; message: string }[]> {
+    async function analyze(
+        resources: PlainResource[],
+        env: "dev" | "prod",
+    ): Promise<{ policy: string; level: string; message: string }[]> {
         const req = new analyzerPb.ConfigureAnalyzerRequest();
         for (const [name, value] of Object.entries(packConfig(env))) {
             const { enforcementLevel, ...props } = value as Record<string, unknown>;
@@ -97,7 +108,13 @@ describe("the pack under Pulumi's policy runner", () => {
             }),
         );
         const res = await call<any>(client, "analyzeStack", stack);
-        return res.getDiagnosticsList().map((d: any) => ({ policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()], message: d.getMessage() }));
+        return res
+            .getDiagnosticsList()
+            .map((d: any) => ({
+                policy: d.getPolicyname(),
+                level: LEVELS[d.getEnforcementlevel()],
+                message: d.getMessage(),
+            }));
     }
 
     test("passes a valid stack", async () => {
@@ -111,15 +128,24 @@ describe("the pack under Pulumi's policy runner", () => {
         assert.equal(prod.length, 1, JSON.stringify(prod));
         assert.equal(prod[0].policy, "valkey-no-spot");
         assert.equal(prod[0].level, "mandatory");
-        assert.match(prod[0].message, /NodePool \(valkey\) must not launch Spot capacity for Valkey/);
+        assert.match(
+            prod[0].message,
+            /NodePool \(valkey\) must not launch Spot capacity for Valkey/,
+        );
         const dev = await analyze(r, "dev");
-        assert.deepEqual(dev.map((d) => [d.policy, d.level]), [["valkey-no-spot", "advisory"]]);
+        assert.deepEqual(
+            dev.map((d) => [d.policy, d.level]),
+            [["valkey-no-spot", "advisory"]],
+        );
     });
 
     test("applies the per-stack policy config (dev lets volumes go with their claims)", async () => {
         const r = awsStack();
         find(r, T.sc, "valkey-gp3").props.reclaimPolicy = "Delete";
-        assert.deepEqual((await analyze(r, "prod")).map((d) => d.policy), ["valkey-storage-class"]);
+        assert.deepEqual(
+            (await analyze(r, "prod")).map((d) => d.policy),
+            ["valkey-storage-class"],
+        );
         assert.deepEqual(await analyze(r, "dev"), []);
     });
 });

@@ -17,13 +17,17 @@ describe("valkey-storage-class", () => {
     test("refuses an EBS class that is not gp3", async () => {
         const r = awsStack();
         gp3(r).props.parameters.type = "gp2";
-        assert.deepEqual(await messages(storageClass, r), ['StorageClass (valkey-gp3) must use EBS volume type gp3 (parameters.type), not "gp2"']);
+        assert.deepEqual(await messages(storageClass, r), [
+            'StorageClass (valkey-gp3) must use EBS volume type gp3 (parameters.type), not "gp2"',
+        ]);
     });
 
     test("refuses unencrypted EBS volumes", async () => {
         const r = awsStack();
         delete gp3(r).props.parameters.encrypted;
-        assert.deepEqual(await messages(storageClass, r), ['StorageClass (valkey-gp3) must encrypt its volumes (parameters.encrypted "true")']);
+        assert.deepEqual(await messages(storageClass, r), [
+            'StorageClass (valkey-gp3) must encrypt its volumes (parameters.encrypted "true")',
+        ]);
     });
 
     test("refuses a Standard SSD Azure class", async () => {
@@ -61,13 +65,16 @@ describe("valkey-storage-class", () => {
     test("refuses Delete in prod and allows it when requireRetain is off (dev)", async () => {
         const r = awsStack();
         gp3(r).props.reclaimPolicy = "Delete";
-        assert.deepEqual(await messages(storageClass, r), ['StorageClass (valkey-gp3) must keep volumes when their claims are deleted (reclaimPolicy Retain), not "Delete"']);
+        assert.deepEqual(await messages(storageClass, r), [
+            'StorageClass (valkey-gp3) must keep volumes when their claims are deleted (reclaimPolicy Retain), not "Delete"',
+        ]);
         assert.deepEqual(await messages(storageClass, r, { requireRetain: false }), []);
     });
 
     test("refuses a volume claim without a StorageClass", async () => {
         const r = awsStack();
-        delete find(r, T.sts, "valkey-us-east-1b").props.spec.volumeClaimTemplates[0].spec.storageClassName;
+        delete find(r, T.sts, "valkey-us-east-1b").props.spec.volumeClaimTemplates[0].spec
+            .storageClassName;
         assert.deepEqual(await messages(storageClass, r), [
             "StatefulSet (valkey-us-east-1b) must name the StorageClass of its data volume claim; the cluster default is rarely gp3 or Premium SSD with WaitForFirstConsumer",
         ]);

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { renderValkeyConf } from "../../components/valkey/conf";
-import { lastDirective, maxmemoryOf, parseConfMemory, parseValkeyConf, persistenceOn } from "../../policy/valkeyConf";
+import {
+    lastDirective,
+    maxmemoryOf,
+    parseConfMemory,
+    parseValkeyConf,
+    persistenceOn,
+} from "../../policy/valkeyConf";
 
 describe("valkeyConf", () => {
     test("reads Valkey's memory units", () => {
@@ -20,7 +26,14 @@ describe("valkeyConf", () => {
     });
 
     test("reads what conf.ts renders", () => {
-        const text = renderValkeyConf({ nodeTimeoutMs: 5000, maxmemoryBytes: 123456789, maxmemoryPolicy: "noeviction", persistence: "aof+rdb", ioThreads: 2, tls: false });
+        const text = renderValkeyConf({
+            nodeTimeoutMs: 5000,
+            maxmemoryBytes: 123456789,
+            maxmemoryPolicy: "noeviction",
+            persistence: "aof+rdb",
+            ioThreads: 2,
+            tls: false,
+        });
         const conf = parseValkeyConf(text);
         assert.equal(maxmemoryOf(conf), 123456789);
         assert.equal(persistenceOn(conf), true);
@@ -29,7 +42,14 @@ describe("valkeyConf", () => {
     });
 
     test("knows when persistence is off", () => {
-        const none = renderValkeyConf({ nodeTimeoutMs: 5000, maxmemoryBytes: 1, maxmemoryPolicy: "noeviction", persistence: "none", ioThreads: 1, tls: false });
+        const none = renderValkeyConf({
+            nodeTimeoutMs: 5000,
+            maxmemoryBytes: 1,
+            maxmemoryPolicy: "noeviction",
+            persistence: "none",
+            ioThreads: 1,
+            tls: false,
+        });
         assert.equal(persistenceOn(parseValkeyConf(none)), false);
         assert.equal(persistenceOn(parseValkeyConf("appendonly no\nsave 900 1\n")), true);
         // Without a save directive Valkey keeps its default snapshot schedule.
@@ -38,7 +58,9 @@ describe("valkeyConf", () => {
     });
 
     test("keeps the last occurrence and quoted words", () => {
-        const conf = parseValkeyConf('maxmemory 1gb\n# maxmemory 5gb\nMAXMEMORY 2gb\nsave ""\nrequirepass "a b"\n');
+        const conf = parseValkeyConf(
+            'maxmemory 1gb\n# maxmemory 5gb\nMAXMEMORY 2gb\nsave ""\nrequirepass "a b"\n',
+        );
         assert.equal(maxmemoryOf(conf), 2 * 2 ** 30);
         assert.deepEqual(lastDirective(conf, "save"), [""]);
         assert.deepEqual(lastDirective(conf, "requirepass"), ["a b"]);

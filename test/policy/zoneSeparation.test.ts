@@ -6,7 +6,9 @@ import { T, awsShape, awsStack, azureStack, find, podSpec, requirement } from ".
 import { messages } from "./harness";
 
 const sts = (r: PlainResource[], zone: string): PlainResource => find(r, T.sts, `valkey-${zone}`);
-const zoneTerms = (s: PlainResource): any[] => podSpec(s).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+const zoneTerms = (s: PlainResource): any[] =>
+    podSpec(s).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+        .nodeSelectorTerms;
 const bootstrap = (r: PlainResource[]): PlainResource => find(r, T.dynamic, "valkey-bootstrap");
 
 describe("valkey-zone-separation", () => {
@@ -25,7 +27,10 @@ describe("valkey-zone-separation", () => {
 
     test("refuses a StatefulSet that allows two zones", async () => {
         const r = awsStack();
-        zoneTerms(sts(r, "us-east-1a"))[0].matchExpressions[0].values = ["us-east-1a", "us-east-1b"];
+        zoneTerms(sts(r, "us-east-1a"))[0].matchExpressions[0].values = [
+            "us-east-1a",
+            "us-east-1b",
+        ];
         assert.deepEqual(await messages(zoneSeparation, r), [
             "StatefulSet (valkey-us-east-1a) must be pinned to exactly one zone; its required node affinity allows us-east-1a, us-east-1b",
         ]);
@@ -33,7 +38,11 @@ describe("valkey-zone-separation", () => {
 
     test("refuses alternative node selector terms that add a zone", async () => {
         const r = awsStack();
-        zoneTerms(sts(r, "us-east-1a")).push({ matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["us-east-1c"] }] });
+        zoneTerms(sts(r, "us-east-1a")).push({
+            matchExpressions: [
+                { key: "topology.kubernetes.io/zone", operator: "In", values: ["us-east-1c"] },
+            ],
+        });
         assert.deepEqual(await messages(zoneSeparation, r), [
             "StatefulSet (valkey-us-east-1a) must be pinned to exactly one zone; its required node affinity allows us-east-1a, us-east-1c",
         ]);
@@ -64,7 +73,12 @@ describe("valkey-zone-separation", () => {
     });
 
     test("refuses fewer zones than minZones, and honours a dev minZones of 2", async () => {
-        const shape = { ...awsShape(), zones: ["us-east-1a", "us-east-1b"], shards: 4, replicasPerShard: 1 };
+        const shape = {
+            ...awsShape(),
+            zones: ["us-east-1a", "us-east-1b"],
+            shards: 4,
+            replicasPerShard: 1,
+        };
         const r = awsStack(shape);
         assert.deepEqual(await messages(zoneSeparation, r), [
             "Valkey cluster (valkey) must span at least 3 zones so that losing one keeps it up; its StatefulSets are pinned to 2 (us-east-1a, us-east-1b). List 3 or more zones in valkey:zones",
@@ -77,7 +91,8 @@ describe("valkey-zone-separation", () => {
     test("refuses a replica in its primary's zone (a StatefulSet pinned to another's zone)", async () => {
         const r = awsStack();
         zoneTerms(sts(r, "us-east-1c"))[0].matchExpressions[0].values = ["us-east-1a"];
-        const because = "(StatefulSet valkey-us-east-1c, the bootstrap's zone us-east-1c, is pinned to us-east-1a)";
+        const because =
+            "(StatefulSet valkey-us-east-1c, the bootstrap's zone us-east-1c, is pinned to us-east-1a)";
         const fix = "Pin each StatefulSet to the zone the bootstrap places it in";
         assert.deepEqual(await messages(zoneSeparation, r), [
             "StatefulSet (valkey-us-east-1c) must be pinned to the zone of its valkey.io/zone label (us-east-1c), not us-east-1a",
@@ -112,7 +127,13 @@ describe("valkey-zone-separation", () => {
         const r = awsStack();
         const b = bootstrap(r);
         delete b.props.nodes;
-        b.props.kubernetes = { namespace: "valkey", statefulSets: ["us-east-1a", "us-east-1b", "us-east-1c"].map((zone) => ({ zone, name: `valkey-${zone}` })) };
+        b.props.kubernetes = {
+            namespace: "valkey",
+            statefulSets: ["us-east-1a", "us-east-1b", "us-east-1c"].map((zone) => ({
+                zone,
+                name: `valkey-${zone}`,
+            })),
+        };
         assert.deepEqual(await messages(zoneSeparation, r), []);
         b.props.shards = 4;
         assert.equal((await messages(zoneSeparation, r)).length, 1);
@@ -128,7 +149,10 @@ describe("valkey-zone-separation", () => {
 
     test("refuses a NodePool that misses a zone of the StatefulSets", async () => {
         const r = awsStack();
-        requirement(find(r, T.nodePool, "valkey"), "topology.kubernetes.io/zone").values = ["us-east-1a", "us-east-1b"];
+        requirement(find(r, T.nodePool, "valkey"), "topology.kubernetes.io/zone").values = [
+            "us-east-1a",
+            "us-east-1b",
+        ];
         assert.deepEqual(await messages(zoneSeparation, r), [
             "StatefulSet (valkey-us-east-1c) must have a Valkey node pool in its zone us-east-1c; the pools (NodePool valkey) cover us-east-1a, us-east-1b. Add the zone to the pools",
         ]);
