@@ -91,6 +91,8 @@ export function renderLocalConf(spec: LocalServerSpec, password?: string): strin
         "# Replicas stay in the zone the layout gave them.",
         "cluster-allow-replica-migration no",
         "cluster-require-full-coverage yes",
+        "# A replica's first full sync starts at once instead of waiting 5 s for more replicas to batch with.",
+        "repl-diskless-sync-delay 0",
         "",
         ...liveDirectives(spec).map(([name, value]) => `${name} ${value === "" ? '""' : value}`),
     ];

@@ -42,6 +42,7 @@ describe("renderLocalConf", () => {
             'cluster-config-file "/work/p/.local-data/valkey-zone-b-0/nodes.conf"',
             "cluster-allow-replica-migration no",
             "cluster-require-full-coverage yes",
+            "repl-diskless-sync-delay 0",
             "cluster-node-timeout 5000",
             "maxmemory 201326592",
             "maxmemory-policy noeviction",
