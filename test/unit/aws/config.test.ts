@@ -34,7 +34,10 @@ describe("AWS settings defaults", () => {
         assert.equal(a.privateEndpoint, true);
         assert.equal(a.natGateways, "perAz");
         assert.equal(a.deletionProtection, true);
-        assert.equal(resolveSettings({ aws: { deletionProtection: false } }, "prod").aws.deletionProtection, false);
+        assert.equal(
+            resolveSettings({ aws: { deletionProtection: false } }, "prod").aws.deletionProtection,
+            false,
+        );
     });
     it("the cluster name follows valkey:name and a stack name with odd characters", () => {
         assert.equal(

@@ -16,7 +16,8 @@ async function runAws(stack: string): Promise<ProgramRun | undefined> {
     try {
         return await runProgram(stack, {}, awsOutputsFor);
     } catch (e) {
-        if (/valkey\.cloud: "aws" is not available yet/.test(String((e as Error).message))) return undefined;
+        if (/valkey\.cloud: "aws" is not available yet/.test(String((e as Error).message)))
+            return undefined;
         throw e;
     }
 }
@@ -41,12 +42,31 @@ for (const stack of ["dev", "prod"]) {
                 );
                 assert.equal(pod.nodeSelector.workload, "valkey", s.name);
                 assert.equal(pod.nodeSelector["kubernetes.io/arch"], "arm64", s.name);
-                assert.deepEqual(pod.tolerations, [{ key: "workload", operator: "Equal", value: "valkey", effect: "NoSchedule" }], s.name);
-                assert.match(s.provider ?? "", /pulumi:providers:kubernetes::valkey-eks-k8s::/, s.name);
+                assert.deepEqual(
+                    pod.tolerations,
+                    [{ key: "workload", operator: "Equal", value: "valkey", effect: "NoSchedule" }],
+                    s.name,
+                );
+                assert.match(
+                    s.provider ?? "",
+                    /pulumi:providers:kubernetes::valkey-eks-k8s::/,
+                    s.name,
+                );
                 const zone = JSON.stringify(pod.affinity?.nodeAffinity);
-                assert.match(zone, /topology\.kubernetes\.io\/zone/, `${s.name} is not pinned to its zone`);
+                assert.match(
+                    zone,
+                    /topology\.kubernetes\.io\/zone/,
+                    `${s.name} is not pinned to its zone`,
+                );
             }
-            const zones = sets.map((s) => JSON.stringify(s.inputs.spec.template.spec.affinity.nodeAffinity).match(/us-east-1[a-c]/)?.[0]).sort();
+            const zones = sets
+                .map(
+                    (s) =>
+                        JSON.stringify(s.inputs.spec.template.spec.affinity.nodeAffinity).match(
+                            /us-east-1[a-c]/,
+                        )?.[0],
+                )
+                .sort();
             assert.deepEqual(zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
         });
         it("creates the AWS side once, and the Valkey pods' memory fits the configured instance size", async (t) => {
@@ -59,7 +79,9 @@ for (const stack of ["dev", "prod"]) {
             assert.equal(run.ofType("kubernetes:karpenter.sh/v1:NodePool").length, 1);
             assert.equal(run.ofType("kubernetes:storage.k8s.io/v1:StorageClass").length, 1);
             const np = run.ofType("kubernetes:karpenter.sh/v1:NodePool")[0].inputs;
-            const size = np.spec.template.spec.requirements.find((r: any) => r.key === "karpenter.k8s.aws/instance-size").values;
+            const size = np.spec.template.spec.requirements.find(
+                (r: any) => r.key === "karpenter.k8s.aws/instance-size",
+            ).values;
             assert.deepEqual(size, [stack === "prod" ? "xlarge" : "large"]);
         });
     });
