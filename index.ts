@@ -5,41 +5,94 @@
  * cloud, build the Valkey cluster on it, export what clients and operators need.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadSettings } from "./components/config";
+import { createAwsPlatform } from "./components/aws";
+import { createAzurePlatform } from "./components/azure";
+import { Settings, loadSettings } from "./components/config";
 import { existingClusterPlatform } from "./components/kubernetes/platform";
+import { LocalValkeyCluster } from "./components/local/cluster";
 import type { KubernetesPlatform } from "./components/platform";
 import { ValkeyCluster } from "./components/valkey/cluster";
 
 const settings = loadSettings();
 
-function kubernetesPlatform(): KubernetesPlatform {
-    switch (settings.cloud) {
+/** The Kubernetes platform of a cloud stack. */
+function kubernetesPlatform(s: Settings): KubernetesPlatform {
+    switch (s.cloud) {
+        case "aws":
+            return createAwsPlatform(s.name, s);
+        case "azure":
+            return createAzurePlatform(s.name, s);
         case "kubernetes":
-            return existingClusterPlatform(settings.name, settings);
-        default:
-            throw new Error(`valkey.cloud: "${settings.cloud}" is not available yet in this build.`);
+            return existingClusterPlatform(s.name, s);
+        case "local":
+            throw new Error("internal: the local stack has no Kubernetes platform");
     }
 }
 
-const platform = kubernetesPlatform();
-const cluster = new ValkeyCluster(settings.name, { settings, platform });
+/** What every stack exports. */
+interface Outputs {
+    endpoint: pulumi.Output<string>;
+    port: number;
+    password?: pulumi.Output<string>;
+    layout: { shard: number; primary: string; replicas: string[] }[];
+    namespace?: pulumi.Output<string>;
+    connectionSecrets?: string[];
+    statefulSets?: { zone: string; name: string; replicas: number }[];
+    endpoints?: pulumi.Output<string[]>;
+    kubeconfig?: pulumi.Output<string>;
+}
 
-/** The in-cluster DNS name a cluster-aware client seeds from, and its port. */
-export const endpoint = cluster.endpoint;
-export const port = cluster.port;
+function build(s: Settings): Outputs {
+    if (s.cloud === "local") {
+        const local = new LocalValkeyCluster(s.name, { settings: s });
+        return {
+            endpoint: local.seedEndpoint,
+            endpoints: local.endpoints,
+            port: local.nodes[0].port,
+            layout: describeLayout(local.layout, (zone, ordinal) => local.nodes.find((n) => n.zone === zone && n.ordinal === ordinal)?.name ?? `${zone}/${ordinal}`),
+        };
+    }
+    const platform = kubernetesPlatform(s);
+    const cluster = new ValkeyCluster(s.name, { settings: s, platform });
+    return {
+        endpoint: cluster.endpoint,
+        port: cluster.port,
+        password: cluster.password,
+        namespace: cluster.namespace,
+        connectionSecrets: cluster.connectionSecrets,
+        statefulSets: cluster.statefulSets,
+        layout: describeLayout(cluster.layout, (zone, ordinal) => `${cluster.statefulSets.find((x) => x.zone === zone)!.name}-${ordinal}`),
+        kubeconfig: platform.kubeconfig ? pulumi.secret(platform.kubeconfig) : undefined,
+    };
+}
+
+function describeLayout(
+    layout: ValkeyCluster["layout"],
+    podName: (zone: string, ordinal: number) => string,
+): Outputs["layout"] {
+    return layout.shards.map((s) => ({
+        shard: s.shard,
+        primary: podName(s.primary.zone, s.primary.ordinal),
+        replicas: s.replicas.map((r) => podName(r.zone, r.ordinal)),
+    }));
+}
+
+const out = build(settings);
+
+/** Where clients connect: the client Service's DNS name, or the seed node locally. */
+export const endpoint = out.endpoint;
+export const port = out.port;
+/** Every node as host:port (local stack). */
+export const endpoints = out.endpoints;
 /** The namespace of the Valkey pods. */
-export const namespace = cluster.namespace;
-/** `<namespace>/<name>` of the Secret with VALKEY_HOST, VALKEY_PORT, VALKEY_USER, VALKEY_PASSWORD, VALKEY_SSL. */
-export const connectionSecrets = cluster.connectionSecrets;
+export const namespace = out.namespace;
+/** `<namespace>/<name>` of the Secrets with VALKEY_HOST, VALKEY_PORT, VALKEY_USER, VALKEY_PASSWORD, VALKEY_SSL. */
+export const connectionSecrets = out.connectionSecrets;
 /** The StatefulSet of each zone. */
-export const statefulSets = cluster.statefulSets;
-/** Which pod is which shard's primary or replica, by zone and ordinal. */
-export const layout = cluster.layout.shards.map((s) => ({
-    shard: s.shard,
-    primary: `${s.primary.zone}/${s.primary.ordinal}`,
-    replicas: s.replicas.map((r) => `${r.zone}/${r.ordinal}`),
-}));
-/** The password (secret). */
-export const password = cluster.password;
+export const statefulSets = out.statefulSets;
+/** Which pod is which shard's primary or replica. */
+export const layout = out.layout;
+/** The password (secret); the local stack's servers listen on loopback only and have none. */
+export const password = out.password;
 /** The kubeconfig of the cluster the program created (secret), when it created one. */
-export const kubeconfig = platform.kubeconfig ? pulumi.secret(platform.kubeconfig) : undefined;
+export const kubeconfig = out.kubeconfig;
