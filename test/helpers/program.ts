@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { awsOutputsFor } from "./awsMocks";
 
 /** The project root. */
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -81,7 +82,9 @@ const defaultOutputs: OutputsFor = (args) => {
         case "random:index/randomPassword:RandomPassword":
             return { result: `mock-password-${name}-0123456789abcdef` };
         default:
-            return undefined;
+            // Azure names resources itself (autonaming); the program reads the name back, e.g. the AKS cluster's.
+            if (args.type.startsWith("azure-native:")) return { name: `${name}-az` };
+            return awsOutputsFor(args);
     }
 };
 
@@ -144,7 +147,8 @@ export async function runProgram(
                 const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, any>;
                 const extra = { ...(defaultOutputs(args) ?? {}), ...(outputsFor?.({ ...args, inputs }) ?? {}) };
                 const state = { ...args.inputs, ...extra };
-                const id = args.id ?? `${args.name}-id`;
+                // Mocks pass "" as the id of a new resource; an empty id reads as unknown, which holds back invokes.
+                const id = args.id || `${args.name}-id`;
                 const urn = `urn:pulumi:${stack}::valkey-platform::${args.type}::${args.name}`;
                 resources.push({
                     type: args.type,
@@ -162,6 +166,7 @@ export async function runProgram(
                 return (
                     outputsFor?.({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ??
                     defaultCallResults(args.token) ??
+                    awsOutputsFor({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ??
                     args.inputs
                 );
             },

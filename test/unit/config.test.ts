@@ -129,7 +129,7 @@ describe("settings refusals (exact messages)", () => {
             'valkey.volumeSize: got "8Gi" with maxmemory 4608Mi and persistence aof+rdb; an AOF rewrite or RDB snapshot needs room for two copies of the data. Use at least 9Gi.',
         ]);
         // Without persistence the volume only holds nodes.conf.
-        assert.equal(resolveSettings({ volumeSize: "1Gi", persistence: "none" }, "dev").volumeSize, "1Gi");
+        assert.equal(resolveSettings({ cloud: "kubernetes", volumeSize: "1Gi", persistence: "none" }, "dev").volumeSize, "1Gi");
     });
     it("an image tag latest or missing", () => {
         assert.deepEqual(problems({ image: "valkey/valkey:latest" }), [

@@ -12,7 +12,7 @@ import {
 } from "../../../components/aws/iam";
 import { planSubnets } from "../../../components/aws/subnets";
 import { AWS_NODE_SIZES } from "../../../components/sizing";
-import { ACCOUNT_ID, AwsRun, resolve, runAwsPlatform } from "./mocks";
+import { ACCOUNT_ID, AwsRun, resolve, runAwsPlatform } from "../../helpers/awsMocks";
 import { validateManifest } from "./schemas";
 
 const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"];

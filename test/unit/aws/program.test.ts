@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ProgramRun, runProgram } from "../../helpers/program";
-import { awsOutputsFor } from "./mocks";
+import { awsOutputsFor } from "../../helpers/awsMocks";
 import { validateManifest } from "./schemas";
 
 /** Runs a stack, or undefined when this build of index.ts does not offer `cloud: aws` yet. */

@@ -8,9 +8,9 @@
  * reads (role and queue ARNs, the queue URL, the launch template version), and `getCallerIdentity` an account.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../../../components/config";
-import type { KubernetesPlatform } from "../../../components/platform";
-import { unwrapSecrets, type OutputsFor, type RecordedResource } from "../../helpers/program";
+import type { Settings } from "../../components/config";
+import type { KubernetesPlatform } from "../../components/platform";
+import { unwrapSecrets, type OutputsFor, type RecordedResource } from "./program";
 
 /** The account of every mocked ARN. */
 export const ACCOUNT_ID = "123456789012";
