@@ -6,6 +6,8 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { SettingsError, type Settings } from "../config";
+import { childName } from "../naming";
+import { ValkeySlots } from "../valkey/bootstrap/provider";
 import { type Layout, computeLayout } from "../valkey/layout";
 import { type LocalNode, localNodes, localProblems, serverBinary, zoneHost } from "./nodes";
 import { executableExists } from "./process";
@@ -51,6 +53,10 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
     readonly seedEndpoint: pulumi.Output<string>;
     /** The nodes of each zone. */
     readonly zones: pulumi.Output<LocalZone[]>;
+    /** The slot bootstrap that forms the cluster over all servers. */
+    readonly slots: ValkeySlots;
+    /** "ok" when every node reports cluster_state:ok after the bootstrap, else what is wrong. */
+    readonly clusterState: pulumi.Output<string>;
 
     constructor(
         name: string,
@@ -104,14 +110,23 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
             })),
         );
 
-        // TODO(issue 7): BOOTSTRAP MISSING. Once components/valkey/bootstrap/provider.ts exports ValkeySlots,
-        // replace the next line with (and import childName from ../naming):
-        //   const formed = new ValkeySlots(childName(name, "slots"), {
-        //       shards: settings.shards, replicasPerShard: settings.replicasPerShard, password: args.password,
-        //       nodes: bootstrapNodes, nodeTimeoutMs: settings.nodeTimeoutMs,
-        //   }, { parent: this, dependsOn: this.servers }).id;
-        // Until then the servers run as blank nodes and no slot is assigned.
-        const formed: pulumi.Output<unknown> = bootstrapNodes;
+        this.slots = new ValkeySlots(
+            childName(name, "slots"),
+            {
+                shards: settings.shards,
+                replicasPerShard: settings.replicasPerShard,
+                password: args.password,
+                nodes: bootstrapNodes,
+                // Explicit, so a zone that holds no node keeps its place in the layout.
+                zones: settings.zones,
+                nodeTimeoutMs: settings.nodeTimeoutMs,
+                maxmemoryBytes: settings.maxmemoryBytes,
+            },
+            { parent: this, dependsOn: this.servers },
+        );
+        this.clusterState = this.slots.clusterState;
+        // Endpoints are handed out once the cluster is formed, not when the processes merely run.
+        const formed = this.slots.id;
 
         const endpointOf = (s: ValkeyServer): pulumi.Output<string> =>
             pulumi.interpolate`${s.host}:${s.port}`;
@@ -131,6 +146,7 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
             endpoints: this.endpoints,
             seedEndpoint: this.seedEndpoint,
             zones: this.zones,
+            clusterState: this.clusterState,
         });
     }
 }

@@ -15,6 +15,7 @@ import { isSecret, stackConfig, unwrapSecrets, valueOf } from "../../helpers/pro
 
 const SERVER = "pulumi-nodejs:dynamic/local:ValkeyServer";
 const COMPONENT = "valkey-platform:local:LocalValkeyCluster";
+const SLOTS = "pulumi-nodejs:dynamic:Resource";
 const ROOT = "/home/someone/valkey-platform";
 
 interface Registered {
@@ -41,10 +42,11 @@ async function build(
         {
             newResource(a) {
                 resources.push({ type: a.type, name: a.name, inputs: a.inputs });
-                return {
-                    id: `${a.name}-id`,
-                    state: { ...a.inputs, pid: 4242, alive: true, nodeId: `id-${a.name}` },
-                };
+                const observed =
+                    a.type === SERVER
+                        ? { pid: 4242, alive: true, nodeId: `id-${a.name}` }
+                        : { clusterState: "ok" };
+                return { id: `${a.name}-id`, state: { ...a.inputs, ...observed } };
             },
             call: (a) => a.inputs,
         },
@@ -54,7 +56,10 @@ async function build(
     );
     const cluster = new LocalValkeyCluster(settings.name, { settings, projectRoot: ROOT, ...args });
     await valueOf(cluster.zones);
+    await valueOf(cluster.clusterState);
     for (const s of cluster.servers) await valueOf(s.urn);
+    // registerOutputs completes on a later turn; the next setMocks must not cut it off.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     return { cluster, resources };
 }
 
@@ -87,11 +92,38 @@ describe("LocalValkeyCluster (Pulumi.local.yaml)", () => {
         );
     });
 
-    it("parents every server to the component", async () => {
+    it("forms the cluster with one ValkeySlots over every node, per zone by ordinal", () => {
+        const slots = resources.filter((r) => r.type === SLOTS);
+        assert.deepEqual(
+            slots.map((r) => r.name),
+            ["valkey-slots"],
+        );
+        const { inputs } = slots[0];
+        assert.equal(inputs.shards, 3);
+        assert.equal(inputs.replicasPerShard, 1);
+        assert.deepEqual(inputs.zones, ["zone-a", "zone-b", "zone-c"]);
+        assert.equal(inputs.nodeTimeoutMs, settings.nodeTimeoutMs);
+        assert.deepEqual(
+            inputs.nodes.map((n: any) => `${n.id} ${n.zone} ${n.host}:${n.port}`),
+            [
+                "valkey-zone-a-0 zone-a 127.0.1.1:7000",
+                "valkey-zone-a-1 zone-a 127.0.1.1:7003",
+                "valkey-zone-b-0 zone-b 127.0.2.1:7001",
+                "valkey-zone-b-1 zone-b 127.0.2.1:7004",
+                "valkey-zone-c-0 zone-c 127.0.3.1:7002",
+                "valkey-zone-c-1 zone-c 127.0.3.1:7005",
+            ],
+        );
+        assert.equal(inputs.password, undefined);
+    });
+
+    it("parents every server and the bootstrap to the component", async () => {
         for (const server of cluster.servers) {
             const urn = await valueOf(server.urn);
             assert.match(urn!, new RegExp(`::${COMPONENT}\\$${SERVER}::`));
         }
+        const slotsUrn = await valueOf(cluster.slots.urn);
+        assert.match(slotsUrn!, new RegExp(`::${COMPONENT}\\$${SLOTS}::valkey-slots$`));
     });
 
     it("gives each node a directory under local.dataDir of the project root, and the settings' limits", () => {
