@@ -3,7 +3,7 @@
  * ConfigMap, which is neither encrypted nor access-controlled like a Secret.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { PlainResource, Violation, plainResources, reportAll, violation } from "./common";
+import { PlainResource, Violation, part, plainResources, reportAll, violation } from "./common";
 import {
     LABELS,
     objectName,
@@ -48,64 +48,75 @@ const under = (path: string, dir: string): boolean =>
 export function checkAuth(resources: readonly PlainResource[]): Violation[] {
     const out: Violation[] = [];
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
-        const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
-        if (!conf) {
-            out.push(
-                violation(
-                    "Valkey cluster",
-                    cluster,
-                    `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so auth can be checked`,
-                    statefulSets[0].urn,
-                ),
-            );
-            continue;
-        }
-        const parsed = parseValkeyConf(conf.text);
-        const confName = objectName(conf.resource);
-        const plain = ["requirepass", "masterauth"].filter(
-            (d) => (lastDirective(parsed, d)?.[0] ?? "") !== "",
+        out.push(...part(() => checkClusterAuth(cluster, statefulSets, resources)));
+    }
+    return out;
+}
+
+/** One cluster: auth on in its conf, no plain password, the password from a Secret in every StatefulSet. */
+function checkClusterAuth(
+    cluster: string,
+    statefulSets: PlainResource[],
+    resources: readonly PlainResource[],
+): Violation[] {
+    const out: Violation[] = [];
+    const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
+    if (!conf) {
+        out.push(
+            violation(
+                "Valkey cluster",
+                cluster,
+                `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so auth can be checked`,
+                statefulSets[0].urn,
+            ),
         );
-        if (plain.length > 0) {
+        return out;
+    }
+    const parsed = parseValkeyConf(conf.text);
+    const confName = objectName(conf.resource);
+    const plain = ["requirepass", "masterauth"].filter(
+        (d) => (lastDirective(parsed, d)?.[0] ?? "") !== "",
+    );
+    if (plain.length > 0) {
+        out.push(
+            violation(
+                "ConfigMap",
+                confName,
+                `not hold the password in plain text (${plain.join(", ")}); include it from a file mounted from a Secret`,
+                conf.resource.urn,
+            ),
+        );
+    }
+    const files = [...(parsed.get("include") ?? []), ...(parsed.get("aclfile") ?? [])]
+        .map((a) => a[0])
+        .filter((f) => !!f);
+    if (files.length === 0 && plain.length === 0) {
+        out.push(
+            violation(
+                "ConfigMap",
+                confName,
+                "turn auth on: include the password file mounted from a Secret (e.g. include /etc/valkey-auth/auth.conf)",
+                conf.resource.urn,
+            ),
+        );
+        return out;
+    }
+    for (const sts of statefulSets) {
+        const container = valkeyContainerOf(sts) ?? {};
+        const secrets = secretVolumes(sts);
+        const secretMounts = ((container.volumeMounts ?? []) as Obj[])
+            .filter((m) => secrets.has(m.name))
+            .map((m) => String(m.mountPath));
+        const fromSecretFile = files.some((f) => secretMounts.some((dir) => under(f, dir)));
+        if (!fromSecretFile && !envFromSecret(container)) {
             out.push(
                 violation(
-                    "ConfigMap",
-                    confName,
-                    `not hold the password in plain text (${plain.join(", ")}); include it from a file mounted from a Secret`,
-                    conf.resource.urn,
+                    "StatefulSet",
+                    objectName(sts),
+                    `take the Valkey password from a Secret: mount ${files[0] ?? "the auth file"} from a Secret volume, or bind the password env var to a secretKeyRef`,
+                    sts.urn,
                 ),
             );
-        }
-        const files = [...(parsed.get("include") ?? []), ...(parsed.get("aclfile") ?? [])]
-            .map((a) => a[0])
-            .filter((f) => !!f);
-        if (files.length === 0 && plain.length === 0) {
-            out.push(
-                violation(
-                    "ConfigMap",
-                    confName,
-                    "turn auth on: include the password file mounted from a Secret (e.g. include /etc/valkey-auth/auth.conf)",
-                    conf.resource.urn,
-                ),
-            );
-            continue;
-        }
-        for (const sts of statefulSets) {
-            const container = valkeyContainerOf(sts) ?? {};
-            const secrets = secretVolumes(sts);
-            const secretMounts = ((container.volumeMounts ?? []) as Obj[])
-                .filter((m) => secrets.has(m.name))
-                .map((m) => String(m.mountPath));
-            const fromSecretFile = files.some((f) => secretMounts.some((dir) => under(f, dir)));
-            if (!fromSecretFile && !envFromSecret(container)) {
-                out.push(
-                    violation(
-                        "StatefulSet",
-                        objectName(sts),
-                        `take the Valkey password from a Secret: mount ${files[0] ?? "the auth file"} from a Secret volume, or bind the password env var to a secretKeyRef`,
-                        sts.urn,
-                    ),
-                );
-            }
         }
     }
     return out;

@@ -22,6 +22,29 @@ export interface PlainResource {
 export interface Violation {
     message: string;
     urn?: string;
+    /**
+     * Set instead of a message when a part of a check could not run because a value it reads is unknown until
+     * the update (during preview); `reportAll` hands it to the policy server, which reports it as advisory.
+     */
+    unknown?: Error;
+}
+
+// The policy server wraps props in a proxy that throws this on a value unknown during preview (not in its typings).
+const { UnknownValueError } = require("@pulumi/policy/proxy") as {
+    UnknownValueError: new (...args: any[]) => Error;
+};
+
+/**
+ * Runs one part of a check (one cluster, one StatefulSet, one pool) on its own, so a value unknown during preview
+ * stops only the part that reads it and the other parts still report.
+ */
+export function part(check: () => Violation[]): Violation[] {
+    try {
+        return check();
+    } catch (e) {
+        if (e instanceof UnknownValueError) return [{ message: "", unknown: e }];
+        throw e;
+    }
 }
 
 /** Builds a violation in the pack's one message form: `<thing> (<name>) must <rule>`. */
@@ -41,11 +64,20 @@ export function configWithDefaults<T extends object>(given: object | undefined, 
     return out as T;
 }
 
-/** Runs a pure stack check over the engine's resources and reports each violation against its resource. */
+/**
+ * Reports each violation against its resource; then, if a part could not run for an unknown value, throws that
+ * error so the policy server adds its advisory "can't run during preview" note.
+ */
 export function reportAll(violations: Violation[], reportViolation: ReportViolation): void {
+    let unknown: Error | undefined;
     for (const v of violations) {
-        reportViolation(v.message, v.urn);
+        if (v.unknown) {
+            unknown ??= v.unknown;
+        } else {
+            reportViolation(v.message, v.urn);
+        }
     }
+    if (unknown) throw unknown;
 }
 
 /** The plain resources of a stack validation. */

@@ -3,7 +3,15 @@
  * loses its primary and a replica together.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { PlainResource, Violation, json, plainResources, reportAll, violation } from "./common";
+import {
+    PlainResource,
+    Violation,
+    json,
+    part,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
 import {
     LABELS,
     disruptionBudgetsOf,
@@ -16,30 +24,41 @@ import {
 export function checkDisruptionBudget(resources: readonly PlainResource[]): Violation[] {
     const out: Violation[] = [];
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
-        const pdbs = disruptionBudgetsOf(resources, cluster, objectNamespace(statefulSets[0]));
-        if (pdbs.length === 0) {
+        out.push(...part(() => checkClusterBudget(cluster, statefulSets, resources)));
+    }
+    return out;
+}
+
+/** One cluster: a PodDisruptionBudget over its pods, at most one unavailable. */
+function checkClusterBudget(
+    cluster: string,
+    statefulSets: PlainResource[],
+    resources: readonly PlainResource[],
+): Violation[] {
+    const out: Violation[] = [];
+    const pdbs = disruptionBudgetsOf(resources, cluster, objectNamespace(statefulSets[0]));
+    if (pdbs.length === 0) {
+        out.push(
+            violation(
+                "Valkey cluster",
+                cluster,
+                `have a PodDisruptionBudget selecting its pods (${LABELS.instance}: ${cluster}) with maxUnavailable 1, so a node drain takes one pod at a time`,
+                statefulSets[0].urn,
+            ),
+        );
+        return out;
+    }
+    for (const pdb of pdbs) {
+        const max = pdb.props.spec?.maxUnavailable;
+        if (max !== undefined && max !== 1 && max !== "1") {
             out.push(
                 violation(
-                    "Valkey cluster",
-                    cluster,
-                    `have a PodDisruptionBudget selecting its pods (${LABELS.instance}: ${cluster}) with maxUnavailable 1, so a node drain takes one pod at a time`,
-                    statefulSets[0].urn,
+                    "PodDisruptionBudget",
+                    objectName(pdb),
+                    `allow at most one unavailable Valkey pod (maxUnavailable 1), not ${json(max)}`,
+                    pdb.urn,
                 ),
             );
-            continue;
-        }
-        for (const pdb of pdbs) {
-            const max = pdb.props.spec?.maxUnavailable;
-            if (max !== undefined && max !== 1 && max !== "1") {
-                out.push(
-                    violation(
-                        "PodDisruptionBudget",
-                        objectName(pdb),
-                        `allow at most one unavailable Valkey pod (maxUnavailable 1), not ${json(max)}`,
-                        pdb.urn,
-                    ),
-                );
-            }
         }
     }
     return out;

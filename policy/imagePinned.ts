@@ -4,28 +4,30 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { imagePinProblem } from "../components/config";
-import { PlainResource, Violation, json, reportAll, violation } from "./common";
+import { PlainResource, Violation, json, part, reportAll, violation } from "./common";
 import { containersOf, initContainersOf, isValkeyStatefulSet, objectName } from "./resources";
 
 /** The pure check over one resource: each (init) container image of a Valkey StatefulSet is pinned. */
 export function checkImagePinned(resource: PlainResource): Violation[] {
     if (!isValkeyStatefulSet(resource)) return [];
-    const out: Violation[] = [];
-    for (const c of [...initContainersOf(resource), ...containersOf(resource)]) {
-        const image = typeof c.image === "string" ? c.image : "";
-        const problem = image === "" ? "no image is set." : imagePinProblem(image);
-        if (problem) {
-            out.push(
-                violation(
-                    "StatefulSet",
-                    objectName(resource),
-                    `pin the image of container ${c.name}: got ${json(image)}; ${problem}`,
-                    resource.urn,
-                ),
-            );
-        }
-    }
-    return out;
+    return [...initContainersOf(resource), ...containersOf(resource)].flatMap((c) =>
+        part(() => checkContainerImage(resource, c)),
+    );
+}
+
+/** One container's image: a version tag or a digest. */
+function checkContainerImage(resource: PlainResource, c: Record<string, any>): Violation[] {
+    const image = typeof c.image === "string" ? c.image : "";
+    const problem = image === "" ? "no image is set." : imagePinProblem(image);
+    if (!problem) return [];
+    return [
+        violation(
+            "StatefulSet",
+            objectName(resource),
+            `pin the image of container ${c.name}: got ${json(image)}; ${problem}`,
+            resource.urn,
+        ),
+    ];
 }
 
 /** The pinned-image policy (resource). */

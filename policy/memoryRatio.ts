@@ -11,6 +11,7 @@ import {
     Violation,
     configWithDefaults,
     gib,
+    part,
     plainResources,
     reportAll,
     violation,
@@ -29,7 +30,7 @@ import {
     valkeyPools,
     zonePinOf,
 } from "./resources";
-import { maxmemoryOf, parseValkeyConf, persistenceOn } from "./valkeyConf";
+import { ValkeyConf, maxmemoryOf, parseValkeyConf, persistenceOn } from "./valkeyConf";
 
 /** Config of the memory-ratio policy. */
 export interface MemoryRatioConfig {
@@ -95,94 +96,123 @@ export function checkMemoryRatio(
 ): Violation[] {
     const out: Violation[] = [];
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
-        const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
-        const parsed = conf ? parseValkeyConf(conf.text) : undefined;
-        const maxmemory = parsed ? maxmemoryOf(parsed) : undefined;
-        if (!conf) {
+        out.push(...part(() => checkClusterMemory(cluster, statefulSets, resources, config)));
+    }
+    return out;
+}
+
+/** One cluster: its conf, then each StatefulSet's containers, maxmemory share, volume and node fit. */
+function checkClusterMemory(
+    cluster: string,
+    statefulSets: PlainResource[],
+    resources: readonly PlainResource[],
+    config: MemoryRatioConfig,
+): Violation[] {
+    const out: Violation[] = [];
+    const conf = valkeyConfOf(resources, cluster, objectNamespace(statefulSets[0]));
+    const parsed = conf ? parseValkeyConf(conf.text) : undefined;
+    const maxmemory = parsed ? maxmemoryOf(parsed) : undefined;
+    if (!conf) {
+        out.push(
+            violation(
+                "Valkey cluster",
+                cluster,
+                `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so maxmemory can be checked`,
+                statefulSets[0].urn,
+            ),
+        );
+    } else if (!maxmemory) {
+        out.push(
+            violation(
+                "ConfigMap",
+                objectName(conf.resource),
+                "set maxmemory in valkey.conf; without it Valkey grows until the container is OOM-killed",
+                conf.resource.urn,
+            ),
+        );
+    }
+    const cm = conf ? { name: objectName(conf.resource), urn: conf.resource.urn } : undefined;
+    for (const sts of statefulSets) {
+        out.push(
+            ...part(() => checkStatefulSetMemory(sts, cm, parsed, maxmemory, resources, config)),
+        );
+    }
+    return out;
+}
+
+/** One StatefulSet: requests == limits, the maxmemory share of its limit, its volume, its node fit. */
+function checkStatefulSetMemory(
+    sts: PlainResource,
+    cm: { name: string; urn: string } | undefined,
+    parsed: ValkeyConf | undefined,
+    maxmemory: number | undefined,
+    resources: readonly PlainResource[],
+    config: MemoryRatioConfig,
+): Violation[] {
+    const out: Violation[] = [];
+    const name = objectName(sts);
+    for (const c of containersOf(sts)) {
+        const request = memoryOf(c, "requests");
+        const limit = memoryOf(c, "limits");
+        if (limit === undefined) {
             out.push(
                 violation(
-                    "Valkey cluster",
-                    cluster,
-                    `have its valkey.conf in a ConfigMap labelled ${LABELS.instance}: ${cluster}, so maxmemory can be checked`,
-                    statefulSets[0].urn,
+                    "StatefulSet",
+                    name,
+                    `set a memory limit on container ${c.name}`,
+                    sts.urn,
                 ),
             );
-        } else if (!maxmemory) {
+        } else if (request !== limit) {
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `request as much memory as its limit in container ${c.name} (requests ${c.resources?.requests?.memory ?? "unset"}, limits ${c.resources?.limits?.memory}), so the pod is never evicted or OOM-killed ahead of others`,
+                    sts.urn,
+                ),
+            );
+        }
+    }
+    const valkey = valkeyContainerOf(sts);
+    const limit = valkey ? memoryOf(valkey, "limits") : undefined;
+    if (cm && maxmemory && limit) {
+        if (maxmemory > config.maxmemoryRatio * limit) {
             out.push(
                 violation(
                     "ConfigMap",
-                    objectName(conf.resource),
-                    "set maxmemory in valkey.conf; without it Valkey grows until the container is OOM-killed",
-                    conf.resource.urn,
+                    cm.name,
+                    `keep maxmemory at or below ${pct(config.maxmemoryRatio)} of the memory limit of StatefulSet ${name} (${gib(limit)}): got ${gib(maxmemory)} (${pct(maxmemory / limit)}). The rest is needed for replication buffers, copy-on-write during persistence and fragmentation; set valkey:maxmemoryRatio to ${config.maxmemoryRatio} or less`,
+                    cm.urn,
                 ),
             );
         }
-        for (const sts of statefulSets) {
-            const name = objectName(sts);
-            for (const c of containersOf(sts)) {
-                const request = memoryOf(c, "requests");
-                const limit = memoryOf(c, "limits");
-                if (limit === undefined) {
-                    out.push(
-                        violation(
-                            "StatefulSet",
-                            name,
-                            `set a memory limit on container ${c.name}`,
-                            sts.urn,
-                        ),
-                    );
-                } else if (request !== limit) {
-                    out.push(
-                        violation(
-                            "StatefulSet",
-                            name,
-                            `request as much memory as its limit in container ${c.name} (requests ${c.resources?.requests?.memory ?? "unset"}, limits ${c.resources?.limits?.memory}), so the pod is never evicted or OOM-killed ahead of others`,
-                            sts.urn,
-                        ),
-                    );
-                }
-            }
-            const valkey = valkeyContainerOf(sts);
-            const limit = valkey ? memoryOf(valkey, "limits") : undefined;
-            if (conf && maxmemory && limit) {
-                if (maxmemory > config.maxmemoryRatio * limit) {
-                    out.push(
-                        violation(
-                            "ConfigMap",
-                            objectName(conf.resource),
-                            `keep maxmemory at or below ${pct(config.maxmemoryRatio)} of the memory limit of StatefulSet ${name} (${gib(limit)}): got ${gib(maxmemory)} (${pct(maxmemory / limit)}). The rest is needed for replication buffers, copy-on-write during persistence and fragmentation; set valkey:maxmemoryRatio to ${config.maxmemoryRatio} or less`,
-                            conf.resource.urn,
-                        ),
-                    );
-                }
-            }
-            if (parsed && maxmemory && persistenceOn(parsed)) {
-                const claim = dataClaimOf(sts);
-                const storage = parseBytes(claim?.spec?.resources?.requests?.storage);
-                const want = config.volumeToMemoryFactor * maxmemory;
-                if (storage === undefined) {
-                    out.push(
-                        violation(
-                            "StatefulSet",
-                            name,
-                            "request a data volume (volumeClaimTemplates) with a storage size, since persistence is on",
-                            sts.urn,
-                        ),
-                    );
-                } else if (storage < want) {
-                    out.push(
-                        violation(
-                            "StatefulSet",
-                            name,
-                            `request a data volume of at least ${config.volumeToMemoryFactor}x maxmemory (${gib(want)}) with persistence on: got ${gib(storage)}; an AOF rewrite or RDB snapshot needs room for two copies of the data. Raise valkey:volumeSize`,
-                            sts.urn,
-                        ),
-                    );
-                }
-            }
-            out.push(...checkNodeFit(sts, resources));
+    }
+    if (parsed && maxmemory && persistenceOn(parsed)) {
+        const claim = dataClaimOf(sts);
+        const storage = parseBytes(claim?.spec?.resources?.requests?.storage);
+        const want = config.volumeToMemoryFactor * maxmemory;
+        if (storage === undefined) {
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    "request a data volume (volumeClaimTemplates) with a storage size, since persistence is on",
+                    sts.urn,
+                ),
+            );
+        } else if (storage < want) {
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `request a data volume of at least ${config.volumeToMemoryFactor}x maxmemory (${gib(want)}) with persistence on: got ${gib(storage)}; an AOF rewrite or RDB snapshot needs room for two copies of the data. Raise valkey:volumeSize`,
+                    sts.urn,
+                ),
+            );
         }
     }
+    out.push(...checkNodeFit(sts, resources));
     return out;
 }
 

@@ -3,8 +3,16 @@
  * minutes' notice, and Spot reclaims hit many nodes of one zone at once.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { PlainResource, Violation, json, plainResources, reportAll, violation } from "./common";
-import { KARPENTER, requirementOf, valkeyPools } from "./resources";
+import {
+    PlainResource,
+    Violation,
+    json,
+    part,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
+import { KARPENTER, ValkeyPool, requirementOf, valkeyPools } from "./resources";
 
 /**
  * The pure check: no Valkey node pool may launch Spot capacity. A Karpenter NodePool without a capacity-type
@@ -13,33 +21,40 @@ import { KARPENTER, requirementOf, valkeyPools } from "./resources";
 export function checkNoSpot(resources: readonly PlainResource[]): Violation[] {
     const out: Violation[] = [];
     for (const pool of valkeyPools(resources)) {
-        if (pool.cloud === "aws") {
-            const req = requirementOf(pool, KARPENTER.capacityType);
-            if (!req) continue;
-            const allowsSpot =
-                (req.operator === "In" && req.values.includes("spot")) ||
-                (req.operator === "NotIn" && !req.values.includes("spot")) ||
-                req.operator === "Exists";
-            if (allowsSpot) {
-                out.push(
-                    violation(
-                        pool.thing,
-                        pool.name,
-                        `not launch Spot capacity for Valkey: ${KARPENTER.capacityType} ${req.operator} ${json(req.values)} allows "spot", and a reclaimed node takes a primary with two minutes' notice. Require ${KARPENTER.capacityType} In ["on-demand"]`,
-                        pool.urn,
-                    ),
-                );
-            }
-        } else if (pool.priority?.toLowerCase() === "spot") {
+        out.push(...part(() => checkPoolSpot(pool)));
+    }
+    return out;
+}
+
+/** One Valkey pool: on-demand (Karpenter) or Regular (AKS) capacity only. */
+function checkPoolSpot(pool: ValkeyPool): Violation[] {
+    const out: Violation[] = [];
+    if (pool.cloud === "aws") {
+        const req = requirementOf(pool, KARPENTER.capacityType);
+        if (!req) return out;
+        const allowsSpot =
+            (req.operator === "In" && req.values.includes("spot")) ||
+            (req.operator === "NotIn" && !req.values.includes("spot")) ||
+            req.operator === "Exists";
+        if (allowsSpot) {
             out.push(
                 violation(
                     pool.thing,
                     pool.name,
-                    `not use Spot VMs for Valkey (scaleSetPriority "Spot"): an evicted VM takes a primary with 30 seconds' notice. Use scaleSetPriority "Regular"`,
+                    `not launch Spot capacity for Valkey: ${KARPENTER.capacityType} ${req.operator} ${json(req.values)} allows "spot", and a reclaimed node takes a primary with two minutes' notice. Require ${KARPENTER.capacityType} In ["on-demand"]`,
                     pool.urn,
                 ),
             );
         }
+    } else if (pool.priority?.toLowerCase() === "spot") {
+        out.push(
+            violation(
+                pool.thing,
+                pool.name,
+                `not use Spot VMs for Valkey (scaleSetPriority "Spot"): an evicted VM takes a primary with 30 seconds' notice. Use scaleSetPriority "Regular"`,
+                pool.urn,
+            ),
+        );
     }
     return out;
 }

@@ -10,7 +10,15 @@ import {
     findNodeSize,
     isBurstable,
 } from "../components/sizing";
-import { PlainResource, Violation, json, plainResources, reportAll, violation } from "./common";
+import {
+    PlainResource,
+    Violation,
+    json,
+    part,
+    plainResources,
+    reportAll,
+    violation,
+} from "./common";
 import { KARPENTER, ValkeyPool, requirementOf, valkeyPools } from "./resources";
 
 /** The instance families a Valkey NodePool may use. */
@@ -104,7 +112,7 @@ function checkAksPool(pool: ValkeyPool): Violation[] {
 /** The pure check: every Valkey node pool runs Graviton arm64 (EKS) or E-series v5 (AKS), none burstable. */
 export function checkNodePools(resources: readonly PlainResource[]): Violation[] {
     return valkeyPools(resources).flatMap((p) =>
-        p.cloud === "aws" ? checkKarpenterPool(p) : checkAksPool(p),
+        part(() => (p.cloud === "aws" ? checkKarpenterPool(p) : checkAksPool(p))),
     );
 }
 

@@ -8,6 +8,7 @@ import {
     Violation,
     configWithDefaults,
     json,
+    part,
     plainResources,
     reportAll,
     violation,
@@ -91,25 +92,37 @@ export function checkStorageClass(
     const out: Violation[] = [];
     const checked = new Set<string>();
     for (const sts of valkeyStatefulSets(resources)) {
-        const className = dataClaimOf(sts)?.spec?.storageClassName;
-        if (typeof className !== "string" || className === "") {
-            out.push(
-                violation(
-                    "StatefulSet",
-                    objectName(sts),
-                    "name the StorageClass of its data volume claim; the cluster default is rarely gp3 or Premium SSD with WaitForFirstConsumer",
-                    sts.urn,
-                ),
-            );
-            continue;
-        }
-        if (checked.has(className)) continue;
-        checked.add(className);
-        const sc = storageClassNamed(resources, className);
-        if (!sc) continue;
-        for (const problem of storageClassProblems(sc, config)) {
-            out.push(violation("StorageClass", className, problem, sc.urn));
-        }
+        out.push(...part(() => checkClaim(sts, resources, config, checked)));
+    }
+    return out;
+}
+
+/** One StatefulSet's claim: it names a class, and that class (checked once per name) follows the rules. */
+function checkClaim(
+    sts: PlainResource,
+    resources: readonly PlainResource[],
+    config: StorageClassConfig,
+    checked: Set<string>,
+): Violation[] {
+    const out: Violation[] = [];
+    const className = dataClaimOf(sts)?.spec?.storageClassName;
+    if (typeof className !== "string" || className === "") {
+        out.push(
+            violation(
+                "StatefulSet",
+                objectName(sts),
+                "name the StorageClass of its data volume claim; the cluster default is rarely gp3 or Premium SSD with WaitForFirstConsumer",
+                sts.urn,
+            ),
+        );
+        return out;
+    }
+    if (checked.has(className)) return out;
+    checked.add(className);
+    const sc = storageClassNamed(resources, className);
+    if (!sc) return out;
+    for (const problem of storageClassProblems(sc, config)) {
+        out.push(violation("StorageClass", className, problem, sc.urn));
     }
     return out;
 }

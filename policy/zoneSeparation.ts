@@ -20,6 +20,7 @@ import {
     PlainResource,
     Violation,
     configWithDefaults,
+    part,
     plainResources,
     reportAll,
     violation,
@@ -179,57 +180,69 @@ export function checkZoneSeparation(
     config: ZoneSeparationConfig,
 ): Violation[] {
     const out: Violation[] = [];
-    const pools = valkeyPools(resources);
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
-        const zones = new Set<string>();
-        let allPinned = true;
-        for (const sts of statefulSets) {
-            const name = objectName(sts);
-            const pin = zonePinOf(sts);
-            if (pin.problem !== undefined) {
-                out.push(violation("StatefulSet", name, pin.problem, sts.urn));
-                allPinned = false;
-                continue;
-            }
-            const zone = pin.zone!;
-            zones.add(zone);
-            const labelled = labelsOf(sts)[LABELS.zone];
-            if (labelled !== undefined && labelled !== zone) {
-                out.push(
-                    violation(
-                        "StatefulSet",
-                        name,
-                        `be pinned to the zone of its ${LABELS.zone} label (${labelled}), not ${zone}`,
-                        sts.urn,
-                    ),
-                );
-            }
-            if (pools.length > 0 && !pools.some((p) => poolCoversZone(p, zone))) {
-                const covered = [...new Set(pools.flatMap((p) => p.zones ?? []))];
-                out.push(
-                    violation(
-                        "StatefulSet",
-                        name,
-                        `have a Valkey node pool in its zone ${zone}; the pools (${pools.map((p) => `${p.thing} ${p.name}`).join(", ")}) cover ${covered.length > 0 ? covered.join(", ") : "no zone"}. Add the zone to the pools`,
-                        sts.urn,
-                    ),
-                );
-            }
+        out.push(...part(() => checkCluster(cluster, statefulSets, resources, config)));
+    }
+    for (const target of bootstrapTargets(resources)) {
+        out.push(...part(() => checkBootstrap(target, resources)));
+    }
+    return out;
+}
+
+/** The StatefulSets of one cluster: pinned, enough zones, node pools in those zones. */
+function checkCluster(
+    cluster: string,
+    statefulSets: PlainResource[],
+    resources: readonly PlainResource[],
+    config: ZoneSeparationConfig,
+): Violation[] {
+    const out: Violation[] = [];
+    const pools = valkeyPools(resources);
+    const zones = new Set<string>();
+    let allPinned = true;
+    for (const sts of statefulSets) {
+        const name = objectName(sts);
+        const pin = zonePinOf(sts);
+        if (pin.problem !== undefined) {
+            out.push(violation("StatefulSet", name, pin.problem, sts.urn));
+            allPinned = false;
+            continue;
         }
-        // An unpinned StatefulSet is the problem to fix first; its zones cannot be counted.
-        if (allPinned && zones.size < config.minZones) {
+        const zone = pin.zone!;
+        zones.add(zone);
+        const labelled = labelsOf(sts)[LABELS.zone];
+        if (labelled !== undefined && labelled !== zone) {
             out.push(
                 violation(
-                    "Valkey cluster",
-                    cluster,
-                    `span at least ${config.minZones} zones so that losing one keeps it up; its StatefulSets are pinned to ${zones.size} (${[...zones].join(", ")}). List ${config.minZones} or more zones in valkey:zones`,
-                    statefulSets[0].urn,
+                    "StatefulSet",
+                    name,
+                    `be pinned to the zone of its ${LABELS.zone} label (${labelled}), not ${zone}`,
+                    sts.urn,
+                ),
+            );
+        }
+        if (pools.length > 0 && !pools.some((p) => poolCoversZone(p, zone))) {
+            const covered = [...new Set(pools.flatMap((p) => p.zones ?? []))];
+            out.push(
+                violation(
+                    "StatefulSet",
+                    name,
+                    `have a Valkey node pool in its zone ${zone}; the pools (${pools.map((p) => `${p.thing} ${p.name}`).join(", ")}) cover ${covered.length > 0 ? covered.join(", ") : "no zone"}. Add the zone to the pools`,
+                    sts.urn,
                 ),
             );
         }
     }
-    for (const target of bootstrapTargets(resources)) {
-        out.push(...checkBootstrap(target, resources));
+    // An unpinned StatefulSet is the problem to fix first; its zones cannot be counted.
+    if (allPinned && zones.size < config.minZones) {
+        out.push(
+            violation(
+                "Valkey cluster",
+                cluster,
+                `span at least ${config.minZones} zones so that losing one keeps it up; its StatefulSets are pinned to ${zones.size} (${[...zones].join(", ")}). List ${config.minZones} or more zones in valkey:zones`,
+                statefulSets[0].urn,
+            ),
+        );
     }
     return out;
 }

@@ -108,13 +108,11 @@ describe("the pack under Pulumi's policy runner", () => {
             }),
         );
         const res = await call<any>(client, "analyzeStack", stack);
-        return res
-            .getDiagnosticsList()
-            .map((d: any) => ({
-                policy: d.getPolicyname(),
-                level: LEVELS[d.getEnforcementlevel()],
-                message: d.getMessage(),
-            }));
+        return res.getDiagnosticsList().map((d: any) => ({
+            policy: d.getPolicyname(),
+            level: LEVELS[d.getEnforcementlevel()],
+            message: d.getMessage(),
+        }));
     }
 
     test("passes a valid stack", async () => {
