@@ -145,7 +145,7 @@ export async function runAwsPlatform(settings: Settings, stack: string): Promise
         false,
     );
     // Imported after setMocks, as the Pulumi runtime expects.
-    const { createAwsPlatform } = await import("../../../components/aws");
+    const { createAwsPlatform } = await import("../../components/aws");
     const platform = createAwsPlatform(settings.name, settings);
     await settle(platform);
     return {
