@@ -430,9 +430,9 @@ function statefulSetOfHost(host: unknown): string | undefined {
 }
 
 /**
- * The slot-bootstrap resources of a stack: dynamic resources with `shards` and `replicasPerShard` inputs, and
- * their zones from `nodes` ({ id, host, port, zone }, listed per zone in ordinal order) or
- * `kubernetes.statefulSets` ({ zone, name }).
+ * The slot-bootstrap resources of a stack (`ValkeySlots`): dynamic resources with `shards` and
+ * `replicasPerShard` inputs. Their zones in layout order come from `zones`, else from `kubernetes.statefulSets`
+ * ({ zone, name }) or `nodes` ({ id, host, port, zone }, listed per zone in ordinal order).
  */
 export function bootstrapTargets(resources: readonly PlainResource[]): BootstrapTarget[] {
     const out: BootstrapTarget[] = [];
@@ -448,7 +448,10 @@ export function bootstrapTargets(resources: readonly PlainResource[]): Bootstrap
         ) {
             continue;
         }
-        const zones: string[] = [];
+        // An explicit `zones` input is the layout order (a zone without nodes keeps its place), as in the provider.
+        const zones: string[] = list(r.props.zones).filter(
+            (z): z is string => typeof z === "string",
+        );
         const statefulSetOfZone = new Map<string, string>();
         const addZone = (z: unknown, sts?: string): void => {
             if (typeof z !== "string") return;
@@ -462,9 +465,6 @@ export function bootstrapTargets(resources: readonly PlainResource[]): Bootstrap
         } else {
             for (const n of list(r.props.nodes).map(obj))
                 addZone(n.zone, statefulSetOfHost(n.host) ?? statefulSetOfHost(n.id));
-        }
-        if (zones.length === 0 && Array.isArray(r.props.zones)) {
-            for (const z of r.props.zones) addZone(z);
         }
         out.push({ name: r.name, urn: r.urn, shards, replicasPerShard, zones, statefulSetOfZone });
     }

@@ -139,6 +139,15 @@ describe("valkey-zone-separation", () => {
         assert.equal((await messages(zoneSeparation, r)).length, 1);
     });
 
+    test("takes the layout's zones from an explicit zones input", async () => {
+        const r = awsStack();
+        const b = bootstrap(r);
+        b.props.shards = 4;
+        b.props.zones = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"];
+        // 4 primaries over 4 zones, one each: a failover majority survives any zone.
+        assert.deepEqual(await messages(zoneSeparation, r), []);
+    });
+
     test("refuses a bootstrap whose nodes carry no zone", async () => {
         const r = awsStack();
         bootstrap(r).props.nodes = [];
