@@ -65,131 +65,58 @@ export const STOP_TIMEOUT_MS = 10000;
 /** A reply of the server: simple string, integer, bulk string (null when absent) or array. */
 export type Reply = string | number | null | Reply[];
 
-/** An error reply of the server (`-ERR ...`), kept apart from the values. */
-interface ErrorReply {
-    error: string;
-}
-
-function isErrorReply(v: unknown): v is ErrorReply {
-    return (
-        typeof v === "object" &&
-        v !== null &&
-        !Array.isArray(v) &&
-        typeof (v as ErrorReply).error === "string"
-    );
-}
-
 function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Parses one RESP reply at `offset`, or returns undefined when the buffer does not hold all of it yet. */
-function parseReply(
-    buf: Buffer,
-    offset: number,
-): { value: Reply | ErrorReply; next: number } | undefined {
-    const eol = buf.indexOf("\r\n", offset);
-    if (eol < 0) return undefined;
-    const kind = String.fromCharCode(buf[offset]);
-    const line = buf.toString("utf8", offset + 1, eol);
-    switch (kind) {
-        case "+":
-            return { value: line, next: eol + 2 };
-        case "-":
-            return { value: { error: line }, next: eol + 2 };
-        case ":":
-            return { value: Number(line), next: eol + 2 };
-        case "$": {
-            const len = Number(line);
-            if (len < 0) return { value: null, next: eol + 2 };
-            if (buf.length < eol + 2 + len + 2) return undefined;
-            return { value: buf.toString("utf8", eol + 2, eol + 2 + len), next: eol + 2 + len + 2 };
-        }
-        case "*": {
-            const count = Number(line);
-            if (count < 0) return { value: null, next: eol + 2 };
-            const items: Reply[] = [];
-            let next = eol + 2;
-            for (let i = 0; i < count; i++) {
-                const item = parseReply(buf, next);
-                if (!item) return undefined;
-                if (isErrorReply(item.value)) return { value: item.value, next: item.next };
-                items.push(item.value);
-                next = item.next;
-            }
-            return { value: items, next };
-        }
-        default:
-            throw new Error(
-                `unexpected reply from the server: ${JSON.stringify(buf.toString("utf8", offset, eol))}`,
-            );
-    }
-}
-
 /**
- * Sends one command on a fresh connection (after AUTH when a password is given) and resolves with its reply.
- * With `closeIsReply` a connection the server closes without replying counts as success (SHUTDOWN does that).
+ * Sends one command on a fresh iovalkey connection (authenticated when a password is given) and resolves with
+ * its reply. With `closeIsReply` a connection the server closes without replying counts as success (SHUTDOWN
+ * does that). No retries and no offline queue: a node that does not answer is an answer here.
  */
-export function command(
+export async function command(
     host: string,
     port: number,
     args: string[],
     opts: { password?: string; timeoutMs?: number; closeIsReply?: boolean } = {},
 ): Promise<Reply> {
-    const net = require("node:net") as typeof import("node:net");
-    const encode = (parts: string[]): string =>
-        `*${parts.length}\r\n` + parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("");
-    const commands = opts.password ? [["AUTH", opts.password], args] : [args];
-    return new Promise((resolve, reject) => {
-        const socket = net.createConnection({ host, port });
-        let buf = Buffer.alloc(0);
-        const replies: Reply[] = [];
-        let settled = false;
-        const finish = (err: Error | undefined, value?: Reply): void => {
-            if (settled) return;
-            settled = true;
-            socket.destroy();
-            if (err) reject(err);
-            else resolve(value as Reply);
-        };
-        socket.setTimeout(opts.timeoutMs ?? 2000, () =>
-            finish(
-                new Error(
-                    `${host}:${port} did not answer ${args[0]} within ${opts.timeoutMs ?? 2000} ms`,
-                ),
-            ),
-        );
-        socket.on("connect", () => socket.write(commands.map(encode).join("")));
-        socket.on("data", (chunk: Buffer) => {
-            buf = Buffer.concat([buf, chunk]);
-            try {
-                for (;;) {
-                    const parsed = parseReply(buf, 0);
-                    if (!parsed) return;
-                    buf = buf.subarray(parsed.next);
-                    if (isErrorReply(parsed.value)) {
-                        finish(
-                            new Error(`${host}:${port} refused ${args[0]}: ${parsed.value.error}`),
-                        );
-                        return;
-                    }
-                    replies.push(parsed.value);
-                    if (replies.length === commands.length) {
-                        finish(undefined, replies[replies.length - 1]);
-                        return;
-                    }
-                }
-            } catch (e) {
-                finish(e as Error);
-            }
-        });
-        socket.on("error", (e) => finish(e));
-        socket.on("close", () => {
-            if (opts.closeIsReply && replies.length === commands.length - 1)
-                finish(undefined, null);
-            else finish(new Error(`${host}:${port} closed the connection during ${args[0]}`));
-        });
+    // Required inside the function: the provider is serialized into the state and run in another process.
+    const { Valkey } = require("iovalkey") as typeof import("iovalkey");
+    const timeoutMs = opts.timeoutMs ?? 2000;
+    const client = new Valkey({
+        host,
+        port,
+        password: opts.password,
+        lazyConnect: true,
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        reconnectOnError: () => false,
     });
+    // Errors also arrive as events; the awaited calls below report them.
+    client.on("error", () => undefined);
+    let sent = false;
+    try {
+        await client.connect();
+        sent = true;
+        return (await client.call(args[0], ...args.slice(1))) as Reply;
+    } catch (e) {
+        const message = (e as Error).message ?? String(e);
+        if (opts.closeIsReply && sent && /Connection is closed|ECONNRESET|EPIPE/.test(message)) {
+            return null;
+        }
+        if (/timed? ?out/i.test(message)) {
+            throw new Error(`${host}:${port} did not answer ${args[0]} within ${timeoutMs} ms`);
+        }
+        if (!sent) {
+            throw new Error(`${host}:${port} cannot be reached for ${args[0]}: ${message}`);
+        }
+        throw new Error(`${host}:${port} refused ${args[0]}: ${message}`);
+    } finally {
+        client.disconnect();
+    }
 }
 
 // Processes and files.

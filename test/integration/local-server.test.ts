@@ -378,9 +378,11 @@ describe("ValkeyServer provider as the engine runs it", () => {
                 const gone = await provider.read(created.id, created.outs);
                 console.log(JSON.stringify({ id: created.id, pid: created.outs.pid, alive: read.props.alive, after: gone.props.alive }));
             })().catch((e) => { console.error(e); process.exit(1); });`;
+        // The engine's provider host resolves packages from the project; this process does so via NODE_PATH.
         const out = execFileSync(process.execPath, ["-e", script], {
             encoding: "utf8",
             timeout: 60000,
+            env: { ...process.env, NODE_PATH: path.join(__dirname, "..", "..", "node_modules") },
         });
         const result = JSON.parse(out.trim().split("\n").pop()!);
         assert.equal(result.id, "127.0.2.1:7650");
