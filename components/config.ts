@@ -684,7 +684,6 @@ export function imagePinProblem(image: string): string | undefined {
 /** Reads the `valkey` config namespace of the current stack and resolves it (throws `SettingsError`). */
 export function loadSettings(): Settings {
     // Imported here so the pure functions above stay usable without the Pulumi runtime.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const cfg = new pulumi.Config("valkey");
     const raw: RawSettings = {};
