@@ -7,6 +7,7 @@
  * collects the raw values from Pulumi's config.
  */
 import { computeLayout, quorumHolds, quorumSafeShardCounts, sharedZoneShards } from "./valkey/layout";
+import { localProblems } from "./local/nodes";
 import { formatBytes, parseBytes, parseCpu } from "./quantity";
 import { AWS_NODE_SIZES, AZURE_NODE_SIZES, DAEMONSET_MEMORY_BYTES, findNodeSize, isBurstable } from "./sizing";
 import { subnetPlanProblem } from "./aws/subnets";
@@ -574,6 +575,10 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         } else {
             fit("the nodes", "valkey.kubernetes.nodeAllocatableMemory", alloc);
         }
+    }
+
+    if (cloud === "local" && Number.isInteger(shards) && shards >= 1 && Number.isInteger(replicasPerShard) && replicasPerShard >= 0) {
+        r.problems.push(...localProblems({ zones, shards, replicasPerShard, basePort: local.basePort }));
     }
 
     if (r.problems.length > 0) {

@@ -5,11 +5,11 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { SettingsError, type Settings } from "../config";
+import type { Settings } from "../config";
 import { childName } from "../naming";
 import { ValkeySlots } from "../valkey/bootstrap/provider";
 import { type Layout, computeLayout } from "../valkey/layout";
-import { type LocalNode, localNodes, localProblems, serverBinary, zoneHost } from "./nodes";
+import { type LocalNode, localNodes, serverBinary, zoneHost } from "./nodes";
 import { executableExists } from "./process";
 import { ValkeyServer } from "./server";
 
@@ -65,16 +65,6 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
     ) {
         super("valkey-platform:local:LocalValkeyCluster", name, {}, opts);
         const { settings } = args;
-        const problems = localProblems({
-            zones: settings.zones,
-            shards: settings.shards,
-            replicasPerShard: settings.replicasPerShard,
-            basePort: settings.local.basePort,
-        });
-        if (problems.length > 0) {
-            throw new SettingsError(problems);
-        }
-
         this.layout = computeLayout(settings);
         this.nodes = localNodes(name, this.layout, settings.local.basePort);
         const binary = serverBinary(settings.local.serverBinary, executableExists);

@@ -190,10 +190,9 @@ describe("LocalValkeyCluster with a password", () => {
 });
 
 describe("LocalValkeyCluster refusals", () => {
-    it("refuses a basePort whose cluster-bus ports pass 65535, before creating anything", async () => {
-        const settings = localSettings({ local: { basePort: 60000 } });
-        await assert.rejects(
-            build(settings),
+    it("refuses a basePort whose cluster-bus ports pass 65535, in settings validation", async () => {
+        assert.throws(
+            () => localSettings({ local: { basePort: 60000 } }),
             (e: Error) =>
                 e.message ===
                 "Invalid valkey-platform settings (1 problem):\n  - valkey.local.basePort: got 60000; the nodes use ports 60000-60005 and their cluster bus ports (+10000) would pass 65535. Use a basePort of at most 55530, e.g. 7000.",
