@@ -174,6 +174,30 @@ describe("valkey-zone-separation", () => {
         ]);
     });
 
+    test("checks the local form: nodes on loopback, no StatefulSets", async () => {
+        const zones = ["zone-a", "zone-b", "zone-c"];
+        const nodes = zones.flatMap((zone, z) =>
+            [0, 1].map((i) => ({
+                id: `valkey-${zone}-${i}`,
+                host: `127.0.${z + 1}.1`,
+                port: 7000 + 2 * z + i,
+                zone,
+            })),
+        );
+        const slots = (shards: number): PlainResource[] => [
+            {
+                type: T.dynamic,
+                name: "valkey-slots",
+                urn: "urn:pulumi:local::valkey-platform::pulumi-nodejs:dynamic:Resource::valkey-slots",
+                props: { shards, replicasPerShard: 1, nodes, zones },
+            },
+        ];
+        assert.deepEqual(await messages(zoneSeparation, slots(3)), []);
+        assert.deepEqual(await messages(zoneSeparation, slots(4)), [
+            "Slot bootstrap (valkey-slots) must keep a failover majority after the loss of any one zone: zone zone-a holds 2 of 4 primaries, and the survivors could not elect replacements. Use 3, 5 or 6 shards, or 4 zones",
+        ]);
+    });
+
     test("ignores a stack without Valkey (local cloud)", async () => {
         assert.deepEqual(await messages(zoneSeparation, []), []);
     });
