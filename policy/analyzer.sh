@@ -5,7 +5,7 @@
 # Pulumi CLIs ship a host that does; the host our scripts/toolchain builds from Go modules (sdk v3.68.0) answers
 # "not supported". Given an executable instead, the CLI starts it directly with the engine's address and reads the
 # policy server's port from its stdout: exactly what the language host does, through the same runner.
-# See docs/policy.md.
+# See "The policy pack and CI" in README.md.
 set -e
 cd "$(dirname "$0")"
 runner=$(node -p "require.resolve('@pulumi/pulumi/cmd/run-policy-pack')")
