@@ -89,7 +89,7 @@ export interface AzureSettings {
 export interface LocalSettings {
     /** Server binary; default `valkey-server` when on PATH, else `redis-server`. */
     serverBinary?: string;
-    /** First port; node n listens on basePort + n. Default 7000. */
+    /** First port; the node with ordinal o in zone z listens on basePort + o x zones + z. Default 7000. */
     basePort: number;
     /** Data directory, relative to the project. Default `.local-data`. */
     dataDir: string;
