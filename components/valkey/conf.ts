@@ -142,7 +142,8 @@ const cliPrelude = (tls: boolean): string =>
         tls
             ? `cli() { "$CLI" --tls --cacert ${PATHS.tlsDir}/ca.crt --cert ${PATHS.tlsDir}/tls.crt --key ${PATHS.tlsDir}/tls.key "$@"; }`
             : 'cli() { "$CLI" "$@"; }',
-        `local_cli() { cli -h 127.0.0.1 -p ${VALKEY_PORT} "$@"; }`,
+        // PROBE_HOST/PROBE_PORT exist for the tests that run these scripts against real servers.
+        `local_cli() { cli -h "\${PROBE_HOST:-127.0.0.1}" -p "\${PROBE_PORT:-${VALKEY_PORT}}" "$@"; }`,
         "field() { tr -d '\\r' | sed -n \"s/^$1://p\"; }",
     ].join("\n");
 
@@ -202,10 +203,12 @@ if [ "$role" = "master" ]; then
   # CLUSTER NODES: id addr flags master-id ping pong epoch link slots...; pick a connected, healthy replica of mine.
   target="$(local_cli cluster nodes | awk -v me="$me" '$4 == me && $3 !~ /fail/ && $8 == "connected" { print $2; exit }')"
   if [ -n "$target" ]; then
+    # ip:port@cport[,hostname[,aux=...]]: prefer the announced hostname, else the address.
     addr="\${target%%@*}"
-    host="\${target##*,}"
     port="\${addr##*:}"
-    [ "$host" = "$target" ] && host="\${addr%:*}"
+    host=""
+    case "$target" in *,*) host="\${target#*,}"; host="\${host%%,*}" ;; esac
+    case "$host" in ""|*=*) host="\${addr%:*}" ;; esac
     echo "preStop: handing primary role to $host:$port"
     cli -h "$host" -p "$port" cluster failover || true
     i=0
