@@ -1,0 +1,640 @@
+/**
+ * Runs the planner's steps against real nodes: observe every node, plan, run the steps, observe again, until
+ * the plan is done. Waits (for a handshake, gossip, a replica's sync) are bounded; a wait that runs out fails
+ * with the nodes that did not get there. Slot moves use the cluster protocol both Redis 7.0 and Valkey 7.2+
+ * accept: SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT + MIGRATE ... KEYS in pipelined batches, SETSLOT NODE on
+ * the target, the source and every other primary.
+ *
+ * Nothing here prints or throws the password: errors are built from server messages and scrubbed.
+ */
+import { parseClusterNodes, parseInfo } from "./parse";
+import {
+    NodeObservation,
+    Observation,
+    ObservedShard,
+    observedShards,
+    Plan,
+    plan,
+    PlanOptions,
+    Step,
+} from "./plan";
+import { SlotMove } from "./slots";
+import { DesiredTopology, NodeSpec } from "./topology";
+import { Arg, NodeClient, Transport } from "./transport";
+
+/** Options of a run. */
+export interface ReconcileOptions {
+    transport: Transport;
+    /** The nodes' password (MIGRATE authenticates to the target with it). */
+    password?: string;
+    /** The configured cluster-node-timeout, restored after a fast bootstrap. */
+    nodeTimeoutMs?: number;
+    /** Short node timeout of a pulse (see plan.ts). Default 500. */
+    fastNodeTimeoutMs?: number;
+    /** maxmemory to assume for nodes that report none (headroom check). */
+    maxmemoryBytes?: number;
+    /** Progress messages (which step, how many slots and keys moved). */
+    log?: (message: string) => void;
+    /** Bound on each wait for the cluster to catch up, ms. Default max(30 s, 15 x nodeTimeoutMs). */
+    waitTimeoutMs?: number;
+    /** How long planned nodes may stay unreachable (starting, overloaded) before the run fails, ms. Default 15000. */
+    unreachableGraceMs?: number;
+    /** Pause between observations while waiting, ms. Default 25. */
+    pollMs?: number;
+    /** Slots per pipelined migration batch. Default 128. */
+    slotsPerBatch?: number;
+    /** Keys per GETKEYSINSLOT / MIGRATE. Default 1000. */
+    keysPerCall?: number;
+    /** MIGRATE timeout, ms. Default 10000. */
+    migrateTimeoutMs?: number;
+    /**
+     * Test hook: called at every checkpoint ("prepare", "meet", "migrate:importing", "migrate:keys", ...);
+     * returning true stops the run there with `Interrupted`, as if the process had been killed.
+     */
+    interrupt?: (point: string) => boolean;
+}
+
+/** What a run found and did. */
+export interface ReconcileResult {
+    observation: Observation;
+    shards: ObservedShard[];
+    drift: string[];
+    /** Rounds that ran steps (0 when the cluster was already as planned). */
+    actions: number;
+    moved: { slots: number; keys: number };
+}
+
+/** A run that could not complete; the message names the nodes and says what to do. */
+export class BootstrapError extends Error {
+    constructor(
+        message: string,
+        public readonly problems: string[] = [message],
+    ) {
+        super(message);
+        this.name = "BootstrapError";
+    }
+}
+
+/** Thrown when the `interrupt` test hook stops a run. */
+export class Interrupted extends Error {
+    constructor(public readonly point: string) {
+        super(`interrupted at ${point}`);
+        this.name = "Interrupted";
+    }
+}
+
+/** Removes every occurrence of `secret` from a message. */
+export function redact(message: string, secret?: string): string {
+    return secret ? message.split(secret).join("***") : message;
+}
+
+function append<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+        }),
+    ]).finally(() => clearTimeout(timer));
+}
+
+/** Asks every node what it knows (in parallel); an unreachable node is reported, not thrown. */
+export async function observe(
+    desired: DesiredTopology,
+    transport: Transport,
+    password?: string,
+): Promise<Observation> {
+    const nodes = await Promise.all(desired.nodes.map((n) => observeNode(n, transport, password)));
+    return { nodes };
+}
+
+async function observeNode(
+    node: NodeSpec,
+    transport: Transport,
+    password?: string,
+): Promise<NodeObservation> {
+    try {
+        const client = await withTimeout(
+            transport.client(node),
+            10_000,
+            `connecting to ${node.id}`,
+        );
+        const r = await withTimeout(
+            client.pipeline([
+                ["CLUSTER", "MYID"],
+                ["CLUSTER", "NODES"],
+                ["CLUSTER", "INFO"],
+                ["INFO", "replication", "memory"],
+                ["DBSIZE"],
+                ["CONFIG", "GET", "cluster-node-timeout"],
+            ]),
+            10_000,
+            `asking ${node.id}`,
+        );
+        const failed = r.find((x) => x.error);
+        if (failed) throw failed.error;
+        const v = r.map((x) => x.value);
+        const cinfo = parseInfo(String(v[2]));
+        const info = parseInfo(String(v[3]));
+        const timeout = v[5] as string[];
+        return {
+            id: node.id,
+            reachable: true,
+            myId: String(v[0]),
+            view: parseClusterNodes(String(v[1])),
+            clusterState: cinfo.cluster_state,
+            currentEpoch: Number(cinfo.cluster_current_epoch),
+            role: info.role,
+            masterLinkUp: info.master_link_status === "up",
+            keys: Number(v[4]),
+            usedMemory: Number(info.used_memory),
+            usedMemoryDataset: Number(info.used_memory_dataset ?? info.used_memory),
+            maxmemory: Number(info.maxmemory ?? 0),
+            nodeTimeoutMs: Number(timeout?.[1]),
+            observedAt: Date.now(),
+        };
+    } catch (e) {
+        return { id: node.id, reachable: false, error: redact((e as Error).message, password) };
+    }
+}
+
+/** Observes and plans without changing anything: for diff and read. */
+export async function inspect(
+    desired: DesiredTopology,
+    options: Pick<ReconcileOptions, "transport" | "password" | "nodeTimeoutMs" | "maxmemoryBytes">,
+): Promise<{ observation: Observation; plan: Plan; shards: ObservedShard[] }> {
+    const observation = await observe(desired, options.transport, options.password);
+    const p = plan(observation, desired, {
+        nodeTimeoutMs: options.nodeTimeoutMs,
+        maxmemoryBytes: options.maxmemoryBytes,
+        drift: true,
+    });
+    return { observation, plan: p, shards: observedShards(observation, desired) };
+}
+
+const PHASE_TEXT: Record<string, string> = {
+    prepare: "assigning slots and config epochs to the new nodes",
+    meet: "introducing nodes (CLUSTER MEET)",
+    replicas: "attaching replicas (CLUSTER REPLICATE)",
+    openSlots: "finishing slots left importing/migrating",
+    placement: "restoring the planned primary (CLUSTER FAILOVER)",
+    cover: "assigning slots no node serves",
+    rebalance: "moving slots with their keys",
+    leave: "removing drained nodes (CLUSTER RESET, CLUSTER FORGET)",
+    restore: "restoring cluster-node-timeout",
+};
+
+/** The state of one run. */
+class Run {
+    readonly byId: Map<string, NodeSpec>;
+    readonly moved = { slots: 0, keys: 0 };
+    private stopped?: string;
+    private vids = new Map<string, string>();
+
+    constructor(
+        readonly desired: DesiredTopology,
+        readonly o: ReconcileOptions,
+    ) {
+        this.byId = new Map(desired.nodes.map((n) => [n.id, n]));
+    }
+
+    log(msg: string): void {
+        this.o.log?.(redact(msg, this.o.password));
+    }
+
+    checkpoint(point: string): void {
+        if (this.stopped) throw new Interrupted(this.stopped);
+        if (this.o.interrupt?.(point)) {
+            this.stopped = point;
+            throw new Interrupted(point);
+        }
+    }
+
+    /** Reachable primaries that are cluster members, from the last observation. */
+    masters: string[] = [];
+
+    remember(observation: Observation): void {
+        for (const n of observation.nodes) if (n.myId) this.vids.set(n.id, n.myId);
+        this.masters = observation.nodes
+            .filter((n) => n.reachable && n.role === "master" && (n.view?.length ?? 0) > 1)
+            .map((n) => n.id);
+    }
+
+    vid(id: string): string {
+        const v = this.vids.get(id);
+        if (!v) throw new BootstrapError(`${id}: Valkey node id unknown (node unreachable?)`);
+        return v;
+    }
+
+    async client(id: string): Promise<NodeClient> {
+        return this.o.transport.client(this.byId.get(id)!);
+    }
+
+    fail(step: string, node: string, e: unknown): never {
+        if (e instanceof Interrupted || e instanceof BootstrapError || e instanceof StepError)
+            throw e;
+        throw new StepError(
+            `${step} on ${node} failed: ${redact((e as Error).message ?? String(e), this.o.password)}`,
+        );
+    }
+}
+
+class StepError extends Error {}
+
+function commandsOf(step: Step, run: Run): Arg[][] {
+    switch (step.kind) {
+        case "setNodeTimeout":
+            return [["CONFIG", "SET", "cluster-node-timeout", String(step.ms)]];
+        case "setConfigEpoch":
+            return [["CLUSTER", "SET-CONFIG-EPOCH", step.epoch]];
+        case "addSlots":
+            return [["CLUSTER", "ADDSLOTSRANGE", ...step.ranges.flat()]];
+        case "meet": {
+            const peer = run.byId.get(step.peer)!;
+            return [["CLUSTER", "MEET", peer.host, peer.port]];
+        }
+        case "replicate":
+            return [["CLUSTER", "REPLICATE", run.vid(step.primary)]];
+        case "setSlotNode":
+            return [["CLUSTER", "SETSLOT", step.slot, "NODE", run.vid(step.owner)]];
+        case "stable":
+            return [["CLUSTER", "SETSLOT", step.slot, "STABLE"]];
+        case "reset":
+            return [["CLUSTER", "RESET", "HARD"]];
+        case "forget":
+            return [["CLUSTER", "FORGET", step.forget]];
+        default:
+            throw new Error(`no commands for ${step.kind}`);
+    }
+}
+
+function describe(step: Step): string {
+    switch (step.kind) {
+        case "meet":
+            return `CLUSTER MEET ${step.peer}`;
+        case "forget":
+            return `CLUSTER FORGET ${step.label}`;
+        case "migrate":
+            return `migrate ${step.moves.length} slots`;
+        default:
+            return step.kind;
+    }
+}
+
+/** Runs one stage: per node its steps in order (one pipeline), nodes in parallel; migrations and failovers apart. */
+async function runStage(steps: Step[], run: Run): Promise<void> {
+    const simple = new Map<string, Step[]>();
+    const special: Step[] = [];
+    const pulses: Extract<Step, { kind: "pulseNodeTimeout" }>[] = [];
+    for (const s of steps) {
+        if (s.kind === "migrate" || s.kind === "failover") special.push(s);
+        else if (s.kind === "pulseNodeTimeout") pulses.push(s);
+        else append(simple, s.node, s);
+    }
+    if (pulses.length > 0) await pulse(pulses, run);
+    await Promise.all(
+        [...simple].map(async ([node, list]) => {
+            for (const s of list) run.checkpoint(s.kind);
+            const client = await run.client(node).catch((e) => run.fail("connect", node, e));
+            if (list.some((s) => s.kind === "stable")) await checkStableIsSafe(client, list, run);
+            const cmds = list.flatMap((s) => commandsOf(s, run));
+            const res = await client
+                .pipeline(cmds)
+                .catch((e) => run.fail(describe(list[0]), node, e));
+            res.forEach((r, i) => {
+                if (r.error) run.fail(describe(list[i]), node, r.error);
+            });
+        }),
+    );
+    for (const s of special) {
+        try {
+            if (s.kind === "failover") await failover(s.node, run);
+            else if (s.kind === "migrate") await migrate(s.moves, run);
+        } catch (e) {
+            run.fail(describe(s), s.kind === "failover" ? s.node : "the cluster", e);
+        }
+    }
+}
+
+/** Short node timeouts on several nodes at once, held `holdMs`, then restored (always, even on errors). */
+async function pulse(
+    steps: Extract<Step, { kind: "pulseNodeTimeout" }>[],
+    run: Run,
+): Promise<void> {
+    run.checkpoint("pulseNodeTimeout");
+    const set = (s: (typeof steps)[number], ms: number): Promise<unknown> =>
+        run
+            .client(s.node)
+            .then((c) => c.call(["CONFIG", "SET", "cluster-node-timeout", String(ms)]))
+            .catch((e) => run.fail("CONFIG SET cluster-node-timeout", s.node, e));
+    try {
+        await Promise.all(steps.map((s) => set(s, s.ms)));
+        await sleep(Math.max(...steps.map((s) => s.holdMs)));
+    } finally {
+        await Promise.allSettled(steps.map((s) => set(s, s.restoreMs)));
+    }
+}
+
+/** Rolling a slot back to stable on a node that holds keys in it would hide those keys: refuse. */
+async function checkStableIsSafe(client: NodeClient, steps: Step[], run: Run): Promise<void> {
+    for (const s of steps) {
+        if (s.kind !== "stable") continue;
+        const n = Number(await client.call(["CLUSTER", "COUNTKEYSINSLOT", s.slot]));
+        if (n > 0) {
+            throw new BootstrapError(
+                `slot ${s.slot} is left importing on ${s.node} with ${n} keys from a node that no longer serves it; move them to the slot's owner by hand (CLUSTER SETSLOT ${s.slot} MIGRATING + MIGRATE) before running again.`,
+            );
+        }
+    }
+    void run;
+}
+
+/** CLUSTER FAILOVER on a replica, then wait until it is the primary (FORCE if its primary does not answer). */
+async function failover(node: string, run: Run): Promise<void> {
+    run.checkpoint("failover");
+    const client = await run.client(node);
+    const bound = Math.max(5000, 3 * (run.o.nodeTimeoutMs ?? 2000));
+    for (const mode of [[], ["FORCE"]] as string[][]) {
+        run.log(`placement: CLUSTER FAILOVER ${mode.join(" ")}on ${node}`.replace("  ", " "));
+        await client
+            .call(["CLUSTER", "FAILOVER", ...mode])
+            .catch((e) => run.fail("CLUSTER FAILOVER", node, e));
+        const deadline = Date.now() + bound;
+        while (Date.now() < deadline) {
+            const info = parseInfo(String(await client.call(["INFO", "replication"])));
+            if (info.role === "master") return;
+            await sleep(50);
+        }
+    }
+    throw new BootstrapError(
+        `${node} did not become primary within ${bound} ms after CLUSTER FAILOVER (and FORCE); check that its primary and a majority of primaries are up.`,
+    );
+}
+
+/**
+ * Moves slots with their keys. Sources work in parallel; each source moves its slots in pipelined batches.
+ * Keys can only leave a migrating slot (a new key for it is redirected to the target with ASK), so once
+ * GETKEYSINSLOT returns nothing the slot is empty for good and can be assigned.
+ */
+async function migrate(moves: SlotMove[], run: Run): Promise<void> {
+    const total = moves.length;
+    const started = Date.now();
+    let lastLog = 0;
+    const progress = (force = false): void => {
+        if (force || Date.now() - lastLog > 2000) {
+            lastLog = Date.now();
+            run.log(
+                `rebalance: ${run.moved.slots - before.slots}/${total} slots moved, ${run.moved.keys - before.keys} keys (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+            );
+        }
+    };
+    const before = { ...run.moved };
+    const bySource = new Map<string, SlotMove[]>();
+    for (const m of moves) append(bySource, m.from, m);
+    const targets = new Set(moves.map((m) => m.to));
+    run.log(
+        `rebalance: moving ${total} slots: ${[...bySource].map(([from, list]) => `${list.length} from ${from}`).join(", ")} to ${[...targets].join(", ")}`,
+    );
+    const primaries = run.masters;
+    const batch = run.o.slotsPerBatch ?? 128;
+    await Promise.all(
+        [...bySource].map(async ([from, list]) => {
+            for (let i = 0; i < list.length; i += batch) {
+                const chunk = list.slice(i, i + batch);
+                const byTarget = new Map<string, SlotMove[]>();
+                for (const m of chunk) append(byTarget, m.to, m);
+                for (const [to, group] of byTarget) {
+                    await moveBatch(
+                        from,
+                        to,
+                        group.map((m) => m.slot),
+                        primaries,
+                        run,
+                    );
+                    progress();
+                }
+            }
+        }),
+    );
+    progress(true);
+}
+
+async function moveBatch(
+    from: string,
+    to: string,
+    slots: number[],
+    primaries: string[],
+    run: Run,
+): Promise<void> {
+    const src = await run.client(from);
+    const dst = await run.client(to);
+    const fromVid = run.vid(from);
+    const toVid = run.vid(to);
+    const target = run.byId.get(to)!;
+    const keysPerCall = run.o.keysPerCall ?? 1000;
+    const auth: Arg[] = run.o.password ? ["AUTH2", "default", run.o.password] : [];
+    const check = (res: { error?: Error }[], what: string, node: string): void => {
+        const bad = res.find((r) => r.error);
+        if (bad) run.fail(what, node, bad.error);
+    };
+
+    run.checkpoint("migrate:importing");
+    check(
+        await dst.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "IMPORTING", fromVid])),
+        "CLUSTER SETSLOT IMPORTING",
+        to,
+    );
+    run.checkpoint("migrate:migrating");
+    check(
+        await src.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "MIGRATING", toVid])),
+        "CLUSTER SETSLOT MIGRATING",
+        from,
+    );
+
+    let pending = slots;
+    let attempts = 0;
+    while (pending.length > 0) {
+        run.checkpoint("migrate:keys");
+        const lists = await src.pipeline(
+            pending.map((s) => ["CLUSTER", "GETKEYSINSLOT", s, keysPerCall]),
+            true,
+        );
+        check(lists, "CLUSTER GETKEYSINSLOT", from);
+        const cmds: Arg[][] = [];
+        const next: number[] = [];
+        let keys = 0;
+        lists.forEach((r, i) => {
+            const list = r.value as Buffer[];
+            if (list.length === 0) return;
+            next.push(pending[i]);
+            keys += list.length;
+            cmds.push([
+                "MIGRATE",
+                target.host,
+                target.port,
+                "",
+                0,
+                run.o.migrateTimeoutMs ?? 10_000,
+                "REPLACE",
+                ...auth,
+                "KEYS",
+                ...list,
+            ]);
+        });
+        if (cmds.length === 0) break;
+        const res = await src.pipeline(cmds);
+        const errors = res.filter((r) => r.error && !/NOKEY/.test(r.error.message));
+        if (errors.length > 0) {
+            // A transient I/O error between the nodes: try again from GETKEYSINSLOT, a few times.
+            if (++attempts > 5) run.fail("MIGRATE", from, errors[0].error);
+            run.log(
+                `rebalance: MIGRATE from ${from} to ${to} failed (${redact(errors[0].error!.message, run.o.password)}); retrying`,
+            );
+            await sleep(200 * attempts);
+        } else {
+            run.moved.keys += keys;
+        }
+        pending = next;
+    }
+
+    // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
+    run.checkpoint("migrate:node-target");
+    check(
+        await dst.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid])),
+        "CLUSTER SETSLOT NODE",
+        to,
+    );
+    run.checkpoint("migrate:node-source");
+    check(
+        await src.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid])),
+        "CLUSTER SETSLOT NODE",
+        from,
+    );
+    run.checkpoint("migrate:node-others");
+    await Promise.all(
+        primaries
+            .filter((id) => id !== from && id !== to)
+            .map(async (id) => {
+                const c = await run.client(id).catch(() => undefined);
+                if (!c) return;
+                // Best effort: a primary that misses it learns the new owner by gossip (the target bumped its epoch).
+                await c
+                    .pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid]))
+                    .catch(() => undefined);
+            }),
+    );
+    run.moved.slots += slots.length;
+}
+
+/**
+ * Brings the cluster to the desired topology: observe, plan, act, repeat until done. Resumable: a run stopped
+ * anywhere is finished by the next. Throws `BootstrapError` (with every problem) when the planner refuses or
+ * a wait runs out.
+ */
+export async function reconcile(
+    desired: DesiredTopology,
+    options: ReconcileOptions,
+): Promise<ReconcileResult> {
+    const run = new Run(desired, options);
+    const planOptions: PlanOptions = {
+        nodeTimeoutMs: options.nodeTimeoutMs,
+        fastNodeTimeoutMs: options.fastNodeTimeoutMs,
+        maxmemoryBytes: options.maxmemoryBytes,
+    };
+    const waitBound =
+        options.waitTimeoutMs ?? Math.max(30_000, 15 * (options.nodeTimeoutMs ?? 2000));
+    const pollMs = options.pollMs ?? 25;
+    let waitingSince = Date.now();
+    let lastWait = "";
+    let actions = 0;
+    let failures = 0;
+    let unreachableSince = Date.now();
+    let unreachableLogged = false;
+    let roundMs = 0;
+    for (let round = 0; round < 10_000; round++) {
+        const roundStart = Date.now();
+        const observation = await observe(desired, options.transport, options.password);
+        run.remember(observation);
+        const p = plan(observation, desired, planOptions);
+        if (
+            p.phase === "blocked" &&
+            p.retryable &&
+            Date.now() - unreachableSince < (options.unreachableGraceMs ?? 15_000)
+        ) {
+            if (!unreachableLogged)
+                run.log(`waiting for unreachable nodes: ${p.problems.join(" ")}`);
+            unreachableLogged = true;
+            await sleep(200);
+            continue;
+        }
+        unreachableSince = Date.now();
+        unreachableLogged = false;
+        if (p.phase === "blocked") {
+            throw new BootstrapError(
+                redact(
+                    `The slot bootstrap cannot continue:\n${p.problems.map((x) => `  - ${x}`).join("\n")}`,
+                    options.password,
+                ),
+                p.problems.map((x) => redact(x, options.password)),
+            );
+        }
+        if (p.phase === "done") {
+            if (actions > 0)
+                run.log(
+                    `converged: ${desired.shards} shards x ${desired.replicasPerShard} replicas, cluster_state:ok on every node`,
+                );
+            const drift = plan(observation, desired, { ...planOptions, drift: true }).drift;
+            return {
+                observation,
+                shards: observedShards(observation, desired),
+                drift,
+                actions,
+                moved: run.moved,
+            };
+        }
+        if (p.wait) {
+            const what = `${p.phase}: waiting for ${p.wait.reason}`;
+            if (what !== lastWait) run.log(what);
+            lastWait = what;
+            if (Date.now() - waitingSince > waitBound) {
+                throw new BootstrapError(
+                    redact(
+                        `The cluster did not converge within ${Math.round(waitBound / 1000)} s: waiting for ${p.wait.reason} (nodes: ${p.wait.nodes.join(", ")}).`,
+                        options.password,
+                    ),
+                );
+            }
+            roundMs = Date.now() - roundStart;
+            // Observing is not free for busy nodes (or for this process on a small machine): poll no more often
+            // than a round takes.
+            await sleep(Math.max(pollMs, roundMs));
+            continue;
+        }
+        const count = p.stages.reduce((n, s) => n + s.length, 0);
+        run.log(
+            `${p.phase}: ${PHASE_TEXT[p.phase] ?? p.phase} (${count} step${count === 1 ? "" : "s"})`,
+        );
+        run.checkpoint(p.phase);
+        try {
+            for (const stage of p.stages) await runStage(stage, run);
+            failures = 0;
+        } catch (e) {
+            if (!(e instanceof StepError)) throw e;
+            // Gossip may not have caught up with the observation the plan was made from: plan again.
+            if (++failures >= 4) throw new BootstrapError(e.message);
+            run.log(`${p.phase}: ${e.message}; observing again`);
+            await sleep(100 * failures);
+        }
+        actions++;
+        waitingSince = Date.now();
+    }
+    throw new BootstrapError("The slot bootstrap made no progress after 10000 rounds.");
+}

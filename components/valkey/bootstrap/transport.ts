@@ -1,0 +1,242 @@
+/**
+ * How the bootstrap reaches each node: a `Transport` hands out one connection per node. The direct transport
+ * connects over TCP with iovalkey; the Kubernetes transport resolves a zone's StatefulSet pods through the
+ * Kubernetes API and reaches each pod through a port-forward (so it works from outside the cluster network).
+ *
+ * Libraries are `require`d inside functions: the dynamic provider is serialized into the Pulumi state, and a
+ * captured module object would be serialized with it.
+ */
+import type { NodeSpec } from "./topology";
+
+/** A command argument. */
+export type Arg = string | number | Buffer;
+
+/** One node's connection. Commands are arrays: `["CLUSTER", "NODES"]`. */
+export interface NodeClient {
+    /** Sends one command; rejects with the server's error. */
+    call(command: Arg[]): Promise<unknown>;
+    /** Like `call`, with bulk replies as Buffers (for keys, which may be binary). */
+    callBuffer(command: Arg[]): Promise<unknown>;
+    /** Sends commands in one round trip; one result or error per command, in order. */
+    pipeline(commands: Arg[][], buffers?: boolean): Promise<{ error?: Error; value?: unknown }[]>;
+}
+
+/** Hands out connections to nodes. */
+export interface Transport {
+    client(node: NodeSpec): Promise<NodeClient>;
+    /** Closes every connection (and port-forward). */
+    close(): Promise<void>;
+}
+
+/** Options of the direct transport. */
+export interface DirectTransportOptions {
+    /** The `requirepass` of the nodes. Default none. */
+    password?: string;
+    /** Connect timeout per node, ms. Default 3000. */
+    connectTimeoutMs?: number;
+    /** Where to connect for a node; default its host and port. The Kubernetes transport maps to a port-forward. */
+    address?: (node: NodeSpec) => Promise<{ host: string; port: number }>;
+    /** Called on close, after the connections are closed. */
+    onClose?: () => Promise<void>;
+}
+
+interface RedisLike {
+    status: string;
+    connect(): Promise<void>;
+    disconnect(): void;
+    call(command: string, ...args: Arg[]): Promise<unknown>;
+    callBuffer(command: string, ...args: Arg[]): Promise<unknown>;
+    pipeline(): {
+        call(command: string, ...args: Arg[]): unknown;
+        callBuffer(command: string, ...args: Arg[]): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    on(event: string, fn: (...a: unknown[]) => void): void;
+}
+
+/** A transport that connects to each node's address with iovalkey (one connection per node, reused). */
+export function directTransport(options: DirectTransportOptions = {}): Transport {
+    const Redis = require("iovalkey") as new (opts: Record<string, unknown>) => RedisLike;
+    const clients = new Map<string, { addr: string; redis: RedisLike }>();
+    const wrap = (redis: RedisLike): NodeClient => ({
+        call: (c) => redis.call(String(c[0]), ...c.slice(1)),
+        callBuffer: (c) => redis.callBuffer(String(c[0]), ...c.slice(1)),
+        async pipeline(commands, buffers = false) {
+            if (commands.length === 0) return [];
+            const p = redis.pipeline();
+            for (const c of commands) {
+                if (buffers) p.callBuffer(String(c[0]), ...c.slice(1));
+                else p.call(String(c[0]), ...c.slice(1));
+            }
+            const res = (await p.exec()) ?? [];
+            return res.map(([error, value]) => (error ? { error } : { value }));
+        },
+    });
+    return {
+        async client(node) {
+            const { host, port } = options.address
+                ? await options.address(node)
+                : { host: node.host, port: node.port };
+            const addr = `${host}:${port}`;
+            const cached = clients.get(node.id);
+            if (
+                cached &&
+                cached.addr === addr &&
+                (cached.redis.status === "ready" || cached.redis.status === "connect")
+            ) {
+                return wrap(cached.redis);
+            }
+            if (cached) {
+                cached.redis.disconnect();
+                clients.delete(node.id);
+            }
+            const redis = new Redis({
+                host,
+                port,
+                password: options.password,
+                lazyConnect: true,
+                // The first command fails clearly enough if the node is still loading; skip the extra INFO.
+                enableReadyCheck: false,
+                connectTimeout: options.connectTimeoutMs ?? 3000,
+                commandTimeout: 120_000,
+                maxRetriesPerRequest: 0,
+                enableOfflineQueue: false,
+                retryStrategy: () => null,
+            });
+            // Errors surface through the rejected command; without a listener iovalkey would print them.
+            redis.on("error", () => undefined);
+            try {
+                await redis.connect();
+            } catch (e) {
+                redis.disconnect();
+                throw new Error(`cannot connect to ${node.id} at ${addr}: ${(e as Error).message}`);
+            }
+            clients.set(node.id, { addr, redis });
+            return wrap(redis);
+        },
+        async close() {
+            for (const { redis } of clients.values()) redis.disconnect();
+            clients.clear();
+            await options.onClose?.();
+        },
+    };
+}
+
+/** A Kubernetes target: one StatefulSet per zone, pods reached through port-forwards. */
+export interface KubernetesTarget {
+    /** kubeconfig content (YAML or JSON), or a path to a kubeconfig file. */
+    kubeconfig: string;
+    namespace: string;
+    /** The StatefulSet of each zone, in layout order. */
+    statefulSets: { zone: string; name: string }[];
+    /** The Valkey port of the pods. Default 6379. */
+    port?: number;
+}
+
+/** The part of the Kubernetes API the resolver uses (a fake in unit tests). */
+export interface KubernetesReader {
+    statefulSetReplicas(namespace: string, name: string): Promise<number>;
+    podIp(namespace: string, name: string): Promise<string | undefined>;
+}
+
+function loadKubeConfig(kubeconfig: string): unknown {
+    const k8s = require("@kubernetes/client-node");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const kc = new k8s.KubeConfig();
+    if (!kubeconfig.includes("\n") && fs.existsSync(kubeconfig)) kc.loadFromFile(kubeconfig);
+    else kc.loadFromString(kubeconfig);
+    return kc;
+}
+
+/** A `KubernetesReader` over @kubernetes/client-node. */
+export function kubernetesReader(kubeconfig: string): KubernetesReader {
+    const k8s = require("@kubernetes/client-node");
+    const kc = loadKubeConfig(kubeconfig) as { makeApiClient(api: unknown): any };
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    return {
+        async statefulSetReplicas(namespace, name) {
+            const sts = await apps.readNamespacedStatefulSet({ name, namespace });
+            return sts.spec?.replicas ?? 1;
+        },
+        async podIp(namespace, name) {
+            const pod = await core.readNamespacedPod({ name, namespace });
+            return pod.status?.podIP;
+        },
+    };
+}
+
+/**
+ * Resolves a Kubernetes target to the direct form: for each zone's StatefulSet, pods `<name>-0 .. <name>-(n-1)`
+ * in ordinal order, with their pod IPs (what CLUSTER MEET and MIGRATE use inside the cluster network).
+ */
+export async function resolveKubernetesNodes(
+    target: KubernetesTarget,
+    reader?: KubernetesReader,
+): Promise<NodeSpec[]> {
+    const api = reader ?? kubernetesReader(target.kubeconfig);
+    const port = target.port ?? 6379;
+    const perZone = await Promise.all(
+        target.statefulSets.map(async ({ zone, name }) => {
+            const replicas = await api.statefulSetReplicas(target.namespace, name);
+            return Promise.all(
+                Array.from({ length: replicas }, async (_, i) => {
+                    const pod = `${name}-${i}`;
+                    const ip = await api.podIp(target.namespace, pod);
+                    if (!ip)
+                        throw new Error(
+                            `pod ${target.namespace}/${pod} has no IP yet; wait until it is scheduled and running.`,
+                        );
+                    return { id: pod, host: ip, port, zone };
+                }),
+            );
+        }),
+    );
+    return perZone.flat();
+}
+
+/**
+ * A transport to pods through the Kubernetes API: one local listener per pod on 127.0.0.1, each accepted
+ * connection tunnelled by a port-forward to the pod (the node ids are the pod names).
+ */
+export function kubernetesTransport(
+    target: KubernetesTarget,
+    options: { password?: string } = {},
+): Transport {
+    const k8s = require("@kubernetes/client-node");
+    const net = require("node:net") as typeof import("node:net");
+    const forward = new k8s.PortForward(loadKubeConfig(target.kubeconfig));
+    const servers = new Map<string, Promise<{ server: import("node:net").Server; port: number }>>();
+    const port = target.port ?? 6379;
+    const listen = (pod: string): Promise<{ server: import("node:net").Server; port: number }> =>
+        new Promise((resolve, reject) => {
+            const server = net.createServer((socket) => {
+                socket.on("error", () => socket.destroy());
+                Promise.resolve(
+                    forward.portForward(target.namespace, pod, [port], socket, null, socket),
+                ).catch(() => socket.destroy());
+            });
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", () =>
+                resolve({
+                    server,
+                    port: (server.address() as import("node:net").AddressInfo).port,
+                }),
+            );
+        });
+    return directTransport({
+        password: options.password,
+        async address(node) {
+            let s = servers.get(node.id);
+            if (!s) {
+                s = listen(node.id);
+                servers.set(node.id, s);
+            }
+            return { host: "127.0.0.1", port: (await s).port };
+        },
+        async onClose() {
+            for (const s of servers.values()) (await s).server.close();
+            servers.clear();
+        },
+    });
+}
