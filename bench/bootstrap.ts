@@ -1,0 +1,122 @@
+/**
+ * Benchmark: forming a cluster until cluster_state:ok on every node (and every replica linked), the slot
+ * bootstrap vs `redis-cli --cluster create`, for 3x1 (6 nodes) and 30x1 (60 nodes), side by side on the same
+ * machine in one run, from servers that have been up for a few seconds.
+ *
+ * Run: node --import tsx bench/bootstrap.ts [--rounds N] [--sizes 3,30]
+ */
+import { apply } from "../components/valkey/bootstrap/provider";
+import {
+    clusterCheck,
+    replicasLinked,
+    sleep,
+    startClusterServers,
+    TestNode,
+} from "../test/helpers/servers";
+import { cli, median, ratio, since, waitClusterOk } from "./common";
+
+const BASE_PORT = 26000;
+/** The platform default node timeout (components/config.ts), for both contenders. */
+const NODE_TIMEOUT_MS = 5000;
+/** Time the servers are up before the clock starts (past the server's 2 s writable delay). */
+const WARM_MS = 3000;
+
+function arg(name: string, dflt: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+async function withServers<T>(shards: number, fn: (nodes: TestNode[]) => Promise<T>): Promise<T> {
+    // 2 x shards nodes over 3 zones.
+    const set = await startClusterServers({
+        perZone: (2 * shards) / 3,
+        basePort: BASE_PORT,
+        nodeTimeoutMs: NODE_TIMEOUT_MS,
+    });
+    try {
+        await sleep(WARM_MS);
+        const nodes = set.nodes();
+        const result = await fn(nodes);
+        const check = await clusterCheck(nodes[0].host, nodes[0].port);
+        const linked = await replicasLinked(nodes);
+        if (!check.ok || !linked.ok)
+            throw new Error(
+                `cluster not healthy after the run:\n${check.output}\n${linked.problems.join("\n")}`,
+            );
+        return result;
+    } finally {
+        await set.stopAll();
+    }
+}
+
+async function ours(shards: number): Promise<{ okMs: number; totalMs: number }> {
+    return withServers(shards, async (nodes) => {
+        const t0 = performance.now();
+        // The provider returns once every node reports cluster_state:ok and every replica is linked.
+        let okMs = -1;
+        const watcher = waitClusterOk(nodes, { pollMs: 5 }).then((r) => (okMs = r.okMs));
+        const log = process.env.BENCH_LOG
+            ? (m: string) => console.log(`    [${since(t0).toFixed(0)} ms] ${m}`)
+            : undefined;
+        await apply({ shards, replicasPerShard: 1, nodes, nodeTimeoutMs: NODE_TIMEOUT_MS }, log);
+        const totalMs = since(t0);
+        await watcher;
+        return { okMs, totalMs };
+    });
+}
+
+async function reference(shards: number): Promise<{ okMs: number; totalMs: number }> {
+    return withServers(shards, async (nodes) => {
+        // Primaries first, as redis-cli takes them; it spreads replicas over the other addresses itself.
+        const t0 = performance.now();
+        const watcher = (async () => {
+            await sleep(1);
+            return waitClusterOk(nodes, { pollMs: 5 });
+        })();
+        await cli([
+            "--cluster",
+            "create",
+            ...nodes.map((n) => `${n.host}:${n.port}`),
+            "--cluster-replicas",
+            "1",
+            "--cluster-yes",
+        ]);
+        const r = await watcher;
+        return { okMs: r.okMs, totalMs: Math.max(r.linkedMs, since(t0)) };
+    });
+}
+
+async function main(): Promise<void> {
+    const rounds = Number(arg("rounds", "3"));
+    const sizes = arg("sizes", "3,30").split(",").map(Number);
+    const rows: string[] = [];
+    for (const shards of sizes) {
+        const a: { okMs: number; totalMs: number }[] = [];
+        const b: { okMs: number; totalMs: number }[] = [];
+        for (let r = 0; r < rounds; r++) {
+            // Alternate so that machine noise hits both alike.
+            a.push(await ours(shards));
+            b.push(await reference(shards));
+            console.log(
+                `  ${shards}x1 round ${r + 1}: bootstrap ok ${a[r].okMs.toFixed(0)} ms (done ${a[r].totalMs.toFixed(0)}), redis-cli ok ${b[r].okMs.toFixed(0)} ms (linked ${b[r].totalMs.toFixed(0)})`,
+            );
+        }
+        const ao = median(a.map((x) => x.okMs));
+        const at = median(a.map((x) => x.totalMs));
+        const bo = median(b.map((x) => x.okMs));
+        const bt = median(b.map((x) => x.totalMs));
+        rows.push(
+            `${shards}x1 (${shards * 2} nodes): cluster_state:ok everywhere: bootstrap ${ao.toFixed(0)} ms, redis-cli ${bo.toFixed(0)} ms, ratio ${ratio(ao, bo)}; ` +
+                `until the call returns/replicas linked: bootstrap ${at.toFixed(0)} ms, redis-cli ${bt.toFixed(0)} ms, ratio ${ratio(at, bt)}`,
+        );
+    }
+    console.log(
+        `\nbootstrap vs redis-cli --cluster create (median of ${rounds}, node timeout ${NODE_TIMEOUT_MS} ms, target ratio <= 0.25):`,
+    );
+    for (const r of rows) console.log(`  ${r}`);
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});
