@@ -337,6 +337,13 @@ async function pulse(
             .catch((e) => run.fail("CONFIG SET cluster-node-timeout", s.node, e));
     try {
         await Promise.all(steps.map((s) => set(s, s.ms)));
+    } catch (e) {
+        await Promise.allSettled(steps.map((s) => set(s, s.restoreMs)));
+        throw e;
+    }
+    // A run killed here leaves short timeouts behind; the next run restores them (see plan.ts).
+    run.checkpoint("pulse:hold");
+    try {
         await sleep(Math.max(...steps.map((s) => s.holdMs)));
     } finally {
         await Promise.allSettled(steps.map((s) => set(s, s.restoreMs)));

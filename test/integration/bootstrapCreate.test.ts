@@ -1,0 +1,108 @@
+/**
+ * The slot bootstrap forms clusters on real servers: 3 shards x 1 replica and 5 x 2 over three simulated zones,
+ * judged by `redis-cli --cluster check` and the replicas' link status; a second run changes nothing.
+ */
+import * as assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { quorumOffenders } from "../../components/valkey/layout";
+import { balancedRanges } from "../../components/valkey/bootstrap/slots";
+import { ClusterServers, startClusterServers } from "../helpers/servers";
+import {
+    assertHealthy,
+    collector,
+    fingerprint,
+    members,
+    NODE_TIMEOUT_MS,
+    resetAll,
+    run,
+} from "./bootstrapSupport";
+
+/** This file's ports: 24000-24299 (cluster bus +10000). */
+const BASE_PORT = 24000;
+
+describe("slot bootstrap: create", { timeout: 180_000 }, () => {
+    let servers: ClusterServers;
+    before(async () => {
+        // 5 per zone: enough for 5 shards x 2 replicas (15 nodes); the 3x1 case uses the first 2 of each zone.
+        servers = await startClusterServers({
+            perZone: 5,
+            basePort: BASE_PORT,
+            nodeTimeoutMs: NODE_TIMEOUT_MS,
+        });
+    });
+    after(async () => {
+        await servers?.stopAll();
+    });
+
+    it("creates 3 shards x 1 replica with every replica in another zone, and a second run is a no-op", async () => {
+        const nodes = servers.nodes().filter((n) => Number(n.id.split("-").pop()) < 2);
+        const log = collector();
+        const result = await run(nodes, 3, 1, { log: log.log });
+
+        await assertHealthy(nodes, undefined, 3);
+        const ranges = balancedRanges(3);
+        const zone = (id: string): string => nodes.find((n) => n.id === id)!.zone;
+        assert.equal(result.shards.length, 3);
+        result.shards.forEach((s, i) => {
+            assert.deepEqual(s.slots, [ranges[i]], `shard ${i} slots`);
+            assert.equal(s.replicas.length, 1);
+            assert.notEqual(
+                zone(s.replicas[0]),
+                zone(s.primary),
+                `shard ${i} replica shares its primary's zone`,
+            );
+        });
+        assert.deepEqual(
+            quorumOffenders(
+                result.shards.map((s) => zone(s.primary)),
+                ["zone-a", "zone-b", "zone-c"],
+            ),
+            [],
+        );
+        assert.deepEqual(result.drift, []);
+        assert.ok(
+            log.lines.some((l) => l.startsWith("prepare:")),
+            log.lines.join("\n"),
+        );
+
+        // Idempotent: nothing to do, nothing changes (config epochs, roles, slots).
+        const before = await fingerprint(nodes);
+        const again = collector();
+        const second = await run(nodes, 3, 1, { log: again.log });
+        assert.equal(second.actions, 0, again.lines.join("\n"));
+        assert.deepEqual(again.lines, []);
+        assert.deepEqual(await fingerprint(nodes), before);
+        await assertHealthy(nodes, undefined, 3);
+    });
+
+    it("creates 5 shards x 2 replicas: every copy of a shard in its own zone, no zone with half the primaries", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes);
+        const result = await run(nodes, 5, 2);
+
+        await assertHealthy(members(nodes, 5, 2), undefined, 10);
+        const zone = (id: string): string => nodes.find((n) => n.id === id)!.zone;
+        assert.equal(result.shards.length, 5);
+        for (const s of result.shards) {
+            const zones = [s.primary, ...s.replicas].map(zone);
+            assert.equal(
+                new Set(zones).size,
+                3,
+                `shard ${s.shard} copies in zones ${zones.join(", ")}`,
+            );
+        }
+        assert.deepEqual(
+            quorumOffenders(
+                result.shards.map((s) => zone(s.primary)),
+                ["zone-a", "zone-b", "zone-c"],
+            ),
+            [],
+        );
+        assert.deepEqual(
+            result.shards.map((s) => s.slots),
+            balancedRanges(5).map((r) => [r]),
+        );
+        const again = await run(nodes, 5, 2);
+        assert.equal(again.actions, 0);
+    });
+});
