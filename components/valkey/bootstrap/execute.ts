@@ -395,6 +395,8 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const total = moves.length;
     const started = Date.now();
     let lastLog = 0;
+    // Declared before `progress`, which reads it: Pulumi's closure serializer refuses a use before the declaration.
+    const before = { ...run.moved };
     const progress = (force = false): void => {
         if (force || Date.now() - lastLog > 2000) {
             lastLog = Date.now();
@@ -403,7 +405,6 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
             );
         }
     };
-    const before = { ...run.moved };
     const bySource = new Map<string, SlotMove[]>();
     for (const m of moves) append(bySource, m.from, m);
     const targets = new Set(moves.map((m) => m.to));

@@ -65,6 +65,15 @@ export interface ValkeySlotsOutputs extends ValkeySlotsInputs {
 /** The sentinel the engine passes for values unknown during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/**
+ * Whether any input is unknown (preview). The engine adds `__provider`, the serialized provider, whose source
+ * contains the sentinel itself: leave it out.
+ */
+function hasUnknown(inputs: object): boolean {
+    const { __provider: _provider, ...rest } = inputs as Record<string, unknown>;
+    return JSON.stringify(rest).includes(UNKNOWN);
+}
+
 /** Problems with the inputs, for `check` (plain data in, messages out). */
 export function inputProblems(inputs: ValkeySlotsInputs): { property: string; reason: string }[] {
     const out: { property: string; reason: string }[] = [];
@@ -76,7 +85,7 @@ export function inputProblems(inputs: ValkeySlotsInputs): { property: string; re
             reason: "give exactly one of nodes (the direct form) or kubernetes (a StatefulSet per zone).",
         });
     }
-    const unknown = JSON.stringify(inputs).includes(UNKNOWN);
+    const unknown = hasUnknown(inputs);
     if (hasNodes && !unknown && Array.isArray(inputs.nodes)) {
         for (const p of topologyProblems({
             shards: inputs.shards,
@@ -266,7 +275,7 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
         news: ValkeySlotsInputs,
     ): Promise<pulumi.dynamic.CheckResult> {
         const failures = inputProblems(news);
-        if (failures.length > 0 || JSON.stringify(news).includes(UNKNOWN))
+        if (failures.length > 0 || hasUnknown(news))
             return { inputs: news, failures };
         const { drift: _previous, ...inputs } = news as ValkeySlotsInputs & { drift?: string[] };
         try {
