@@ -21,6 +21,7 @@ import {
     renderValkeyConf,
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
+import { ValkeySlots } from "./bootstrap/provider";
 
 /** Arguments of a ValkeyCluster. */
 export interface ValkeyClusterArgs {
@@ -68,6 +69,8 @@ export class ValkeyCluster extends pulumi.ComponentResource {
     readonly connectionSecrets: string[];
     /** Which pod is which shard's primary or replica. */
     readonly layout: Layout;
+    /** The slot bootstrap that forms and reshards the cluster; absent when manifests are only rendered. */
+    readonly slots?: ValkeySlots;
 
     constructor(name: string, args: ValkeyClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("valkey-platform:valkey:ValkeyCluster", name, {}, opts);
@@ -173,6 +176,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         // One StatefulSet per zone, created one after another: Pulumi waits for each to be ready before the
         // next, so an image change rolls one pod at a time across the whole cluster.
         this.statefulSets = [];
+        const statefulSetResources: k8s.apps.v1.StatefulSet[] = [];
         let previous: pulumi.Resource | undefined;
         for (const { zone, pods } of this.layout.zones) {
             const stsName = statefulSetName(clusterName, zone);
@@ -182,7 +186,38 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                 { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : [])] },
             );
             previous = sts;
+            statefulSetResources.push(sts);
             this.statefulSets.push({ zone, name: stsName, replicas: pods.length });
+        }
+
+        // The slot bootstrap reaches the pods through the Kubernetes API (port-forwards), after every StatefulSet
+        // has rolled out. Rendering manifests for GitOps has no cluster to reach: no bootstrap then.
+        const kubeconfig = platform.kubeconfig ?? (settings.cloud === "kubernetes" ? settings.kubernetes.kubeconfig ?? process.env.KUBECONFIG : undefined);
+        if (settings.kubernetes.renderDirectory === undefined || settings.cloud !== "kubernetes") {
+            if (kubeconfig === undefined) {
+                throw new pulumi.ResourceError(
+                    "valkey.kubernetes.kubeconfig: no kubeconfig for the slot bootstrap; set valkey:kubernetes.kubeconfig or KUBECONFIG.",
+                    this,
+                );
+            }
+            this.slots = new ValkeySlots(
+                childName(name, "slots"),
+                {
+                    shards: settings.shards,
+                    replicasPerShard: settings.replicasPerShard,
+                    password: this.password,
+                    kubernetes: {
+                        kubeconfig,
+                        namespace: ns,
+                        statefulSets: this.statefulSets.map(({ zone, name: stsName }) => ({ zone, name: stsName })),
+                        port: VALKEY_PORT,
+                    },
+                    zones: platform.zones,
+                    nodeTimeoutMs: settings.nodeTimeoutMs,
+                    maxmemoryBytes: settings.maxmemoryBytes,
+                },
+                { parent: this, dependsOn: statefulSetResources },
+            );
         }
 
         new k8s.policy.v1.PodDisruptionBudget(
