@@ -142,6 +142,26 @@ for (const stack of STACKS) {
             assert.deepEqual(await valueOf(run.outputs.connectionSecrets), settings.allowedNamespaces.map((ns) => `${ns}/${settings.name}-connection`));
         });
 
+        it("the slot bootstrap over the StatefulSets of every zone, with the password as a secret", () => {
+            const slots = run.ofType("pulumi-nodejs:dynamic:Resource").filter((r) => r.name === `${settings.name}-slots`);
+            if (settings.cloud === "kubernetes" && settings.kubernetes.renderDirectory !== undefined) {
+                assert.equal(slots.length, 0, "rendering manifests reaches no cluster, so there is no bootstrap");
+                return;
+            }
+            assert.equal(slots.length, 1);
+            const inputs = slots[0].inputs;
+            assert.equal(inputs.shards, settings.shards);
+            assert.equal(inputs.replicasPerShard, settings.replicasPerShard);
+            assert.equal(inputs.nodeTimeoutMs, settings.nodeTimeoutMs);
+            assert.deepEqual(
+                inputs.kubernetes.statefulSets,
+                run.ofType(STS).map((s) => ({ zone: s.inputs.metadata.labels["valkey.io/zone"], name: s.inputs.metadata.name })),
+            );
+            assert.equal(inputs.kubernetes.namespace, settings.namespace);
+            assert.ok(slots[0].secretPaths.includes("password"), "password is sent as a secret");
+            assert.ok(slots[0].secretPaths.includes("kubernetes"), "the kubeconfig is sent as a secret");
+        });
+
         it("a ServiceMonitor exactly when enabled", () => {
             const monitors = run.ofType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
             assert.equal(monitors.length, settings.serviceMonitor ? 1 : 0);
