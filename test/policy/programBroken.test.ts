@@ -4,7 +4,7 @@
  * breaks one thing, and expects the pack's violation.
  */
 import assert from "node:assert/strict";
-import { TestContext, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { PlainResource } from "../../policy/common";
 import {
     LABELS,
@@ -12,7 +12,7 @@ import {
     bootstrapTargets,
     valkeyStatefulSets,
 } from "../../policy/resources";
-import { runProgram, stackConfig } from "../helpers/program";
+import { runProgram } from "../helpers/program";
 import { Reported, cloneResources, fromRecorded, packConfig, runPack } from "./harness";
 
 const NODE_POOL = /^kubernetes:karpenter\.sh\/v1(beta1)?:NodePool$/;
@@ -64,39 +64,16 @@ describe("broken prod programs through the pack", () => {
     const requirementOf = (pool: PlainResource, key: string): any =>
         pool.props.spec.template.spec.requirements.find((q: any) => q.key === key);
 
-    /**
-     * The program's slot bootstrap, or — while the program has none on Kubernetes — the one cluster.ts is to
-     * create (the Kubernetes form: a StatefulSet per zone), built from the program's own StatefulSets and stack
-     * config, with the test marked todo.
-     */
-    function withBootstrap(r: PlainResource[], t: TestContext): PlainResource {
-        const target = bootstrapTargets(r)[0];
-        if (target) return r.find((x) => x.urn === target.urn)!;
-        t.todo(
-            "the program creates no slot-bootstrap resource on Kubernetes yet; checked on the one it is to create",
-        );
-        const config = stackConfig("prod");
-        const statefulSets = valkeyStatefulSets(r).map((s) => ({
-            zone: zoneOf(s),
-            name: s.props.metadata.name,
-        }));
-        const added: PlainResource = {
-            type: "pulumi-nodejs:dynamic:Resource",
-            name: "valkey-slots",
-            urn: "urn:pulumi:prod::valkey-platform::pulumi-nodejs:dynamic:Resource::valkey-slots",
-            props: {
-                shards: Number(config["valkey:shards"]),
-                replicasPerShard: Number(config["valkey:replicasPerShard"]),
-                kubernetes: { namespace: "valkey", statefulSets },
-            },
-        };
-        r.push(added);
-        return added;
+    /** The program's slot bootstrap resource. */
+    function withBootstrap(r: PlainResource[]): PlainResource {
+        const targets = bootstrapTargets(r);
+        assert.equal(targets.length, 1, "the program creates one slot bootstrap");
+        return r.find((x) => x.urn === targets[0].urn)!;
     }
 
-    test("a replica in its primary's zone", async (t) => {
+    test("a replica in its primary's zone", async () => {
         const found = await broken(["valkey-zone-separation"], (r) => {
-            withBootstrap(r, t);
+            withBootstrap(r);
             const [first, , third] = valkeyStatefulSets(r);
             const term =
                 third.props.spec.template.spec.affinity.nodeAffinity
@@ -111,10 +88,10 @@ describe("broken prod programs through the pack", () => {
         );
     });
 
-    test("4 shards in 3 zones", async (t) => {
+    test("4 shards in 3 zones", async () => {
         let firstZone = "";
         const found = await broken(["valkey-zone-separation"], (r) => {
-            withBootstrap(r, t).props.shards = 4;
+            withBootstrap(r).props.shards = 4;
             firstZone = bootstrapTargets(r)[0].zones[0];
         });
         has(
