@@ -438,6 +438,8 @@ export function bootstrapTargets(resources: readonly PlainResource[]): Bootstrap
     const out: BootstrapTarget[] = [];
     for (const r of resources) {
         if (r.type !== TYPES.dynamic) continue;
+        // The drain instance that runs before the StatefulSets repeats the same topology: check it once.
+        if (r.props.phase === "drain") continue;
         const shards = Number(r.props.shards);
         const replicasPerShard = Number(r.props.replicasPerShard);
         if (

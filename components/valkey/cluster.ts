@@ -173,41 +173,33 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         );
         this.endpoint = pulumi.interpolate`${client.metadata.name}.${ns}.svc.cluster.local`;
 
-        // One StatefulSet per zone, created one after another: Pulumi waits for each to be ready before the
-        // next, so an image change rolls one pod at a time across the whole cluster.
-        this.statefulSets = [];
-        const statefulSetResources: k8s.apps.v1.StatefulSet[] = [];
-        let previous: pulumi.Resource | undefined;
-        for (const { zone, pods } of this.layout.zones) {
-            const stsName = statefulSetName(clusterName, zone);
-            const sts = new k8s.apps.v1.StatefulSet(
-                childName(name, "sts", zone),
-                { metadata: { name: stsName, namespace: ns, labels: { ...labels, "valkey.io/zone": zone } }, spec: this.statefulSetSpec(settings, platform, zone, pods.length, authSecretName, confName) },
-                { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : [])] },
-            );
-            previous = sts;
-            statefulSetResources.push(sts);
-            this.statefulSets.push({ zone, name: stsName, replicas: pods.length });
-        }
+        this.statefulSets = this.layout.zones.map(({ zone, pods }) => ({
+            zone,
+            name: statefulSetName(clusterName, zone),
+            replicas: pods.length,
+        }));
 
-        // The slot bootstrap reaches the pods through the Kubernetes API (port-forwards), after every StatefulSet
-        // has rolled out. Rendering manifests for GitOps has no cluster to reach: no bootstrap then.
-        const kubeconfig = platform.kubeconfig ?? (settings.cloud === "kubernetes" ? settings.kubernetes.kubeconfig ?? process.env.KUBECONFIG : undefined);
-        if (settings.kubernetes.renderDirectory === undefined || settings.cloud !== "kubernetes") {
-            if (kubeconfig === undefined) {
-                throw new pulumi.ResourceError(
-                    "valkey.kubernetes.kubeconfig: no kubeconfig for the slot bootstrap; set valkey:kubernetes.kubeconfig or KUBECONFIG.",
-                    this,
-                );
-            }
-            this.slots = new ValkeySlots(
-                childName(name, "slots"),
+        // The slot bootstrap reaches the pods through the Kubernetes API (port-forwards). Rendering manifests for
+        // GitOps has no cluster to reach: no bootstrap then.
+        const kubeconfig =
+            platform.kubeconfig ??
+            (settings.cloud === "kubernetes" ? (settings.kubernetes.kubeconfig ?? process.env.KUBECONFIG) : undefined);
+        const rendering = settings.cloud === "kubernetes" && settings.kubernetes.renderDirectory !== undefined;
+        if (!rendering && kubeconfig === undefined) {
+            throw new pulumi.ResourceError(
+                "valkey.kubernetes.kubeconfig: no kubeconfig for the slot bootstrap; set valkey:kubernetes.kubeconfig or KUBECONFIG.",
+                this,
+            );
+        }
+        const bootstrap = (phase: "drain" | "converge", dependsOn: pulumi.Resource[]) =>
+            new ValkeySlots(
+                childName(name, phase === "drain" ? "drain" : "slots"),
                 {
                     shards: settings.shards,
                     replicasPerShard: settings.replicasPerShard,
                     password: this.password,
                     kubernetes: {
-                        kubeconfig,
+                        kubeconfig: kubeconfig!,
                         namespace: ns,
                         statefulSets: this.statefulSets.map(({ zone, name: stsName }) => ({ zone, name: stsName })),
                         port: VALKEY_PORT,
@@ -215,10 +207,33 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                     zones: platform.zones,
                     nodeTimeoutMs: settings.nodeTimeoutMs,
                     maxmemoryBytes: settings.maxmemoryBytes,
+                    phase,
                 },
-                { parent: this, dependsOn: statefulSetResources },
+                { parent: this, dependsOn },
             );
+        // Scale-in must move the data off the pods before their StatefulSet deletes them, so a first bootstrap
+        // instance runs before the StatefulSets change (it acts only when pods are about to leave).
+        const drain = rendering ? undefined : bootstrap("drain", [namespace]);
+
+        // One StatefulSet per zone, created one after another: Pulumi waits for each to be ready before the
+        // next, so an image change rolls one pod at a time across the whole cluster.
+        const statefulSetResources: k8s.apps.v1.StatefulSet[] = [];
+        let previous: pulumi.Resource | undefined = drain;
+        for (const { zone, name: stsName, replicas } of this.statefulSets) {
+            const sts = new k8s.apps.v1.StatefulSet(
+                childName(name, "sts", zone),
+                {
+                    metadata: { name: stsName, namespace: ns, labels: { ...labels, "valkey.io/zone": zone } },
+                    spec: this.statefulSetSpec(settings, platform, zone, replicas, authSecretName, confName),
+                },
+                { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : [])] },
+            );
+            previous = sts;
+            statefulSetResources.push(sts);
         }
+
+        // Then the bootstrap proper: form, grow, repair placement, once every StatefulSet has rolled out.
+        this.slots = rendering ? undefined : bootstrap("converge", statefulSetResources);
 
         new k8s.policy.v1.PodDisruptionBudget(
             childName(name, "pdb"),

@@ -30,6 +30,12 @@ export interface ValkeySlotsInputs {
     nodeTimeoutMs?: number;
     /** maxmemory to assume where a node reports none (headroom check before draining shards). */
     maxmemoryBytes?: number;
+    /**
+     * `converge` (default): bring the cluster to the topology. `drain`: the instance that runs before the
+     * StatefulSets change; it acts only when the running pods exceed the new topology (a scale-in), so the
+     * pods to be removed are drained and forgotten before their StatefulSet deletes them.
+     */
+    phase?: "converge" | "drain";
 }
 
 /** One copy of a shard in the outputs. */
@@ -218,6 +224,40 @@ export async function apply(
     }
 }
 
+/**
+ * The drain phase: reconciles only when more pods run than the new topology needs in every zone (a scale-in
+ * whose StatefulSets have not shrunk yet), which drains and forgets the pods the topology drops. Before the
+ * first rollout, or when the cluster grows, there is nothing to drain: the converge phase does the work.
+ */
+export async function drainFirst(
+    inputs: ValkeySlotsInputs,
+    log?: (msg: string) => void,
+): Promise<ValkeySlotsOutputs> {
+    const skipped = (why: string, nodes: NodeSpec[] = []): ValkeySlotsOutputs => ({
+        ...inputs,
+        topology: [],
+        clusterState: `drain skipped: ${why}`,
+        drift: [],
+        resolvedNodes: nodes,
+    });
+    if (!inputs.kubernetes) return apply(inputs, log);
+    let nodes: NodeSpec[];
+    try {
+        nodes = await resolveKubernetesNodes(inputs.kubernetes);
+    } catch (e) {
+        return skipped(`the pods are not there yet (${clean(e, inputs.password).message})`);
+    }
+    const { computeLayout } = require("../layout") as typeof import("../layout");
+    const zones = inputs.zones ?? inputs.kubernetes.statefulSets.map((s) => s.zone);
+    const layout = computeLayout({ shards: inputs.shards, replicasPerShard: inputs.replicasPerShard, zones });
+    const running = (zone: string) => nodes.filter((n) => n.zone === zone).length;
+    const needed = layout.zones.map((z) => ({ zone: z.zone, pods: z.pods.length }));
+    if (needed.some((z) => running(z.zone) < z.pods)) return skipped("the cluster grows", nodes);
+    if (nodes.length === needed.reduce((n, z) => n + z.pods, 0)) return skipped("no pod leaves", nodes);
+    log?.(`drain: ${nodes.length} pods run, the new topology keeps ${layout.shards.length * (inputs.replicasPerShard + 1)}`);
+    return apply(inputs, log);
+}
+
 /** Observes the cluster without changing it and returns outputs with the drift it found. */
 export async function observeOutputs(inputs: ValkeySlotsInputs): Promise<ValkeySlotsOutputs> {
     return withCluster(inputs, async ({ desired, transport, nodes }) => {
@@ -244,6 +284,7 @@ const INPUT_KEYS = [
     "nodeTimeoutMs",
     "maxmemoryBytes",
     "password",
+    "phase",
 ] as const;
 
 /** Which inputs differ between the stored outputs and the new inputs. */
@@ -301,7 +342,7 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
 
     async create(inputs: ValkeySlotsInputs): Promise<pulumi.dynamic.CreateResult> {
         const crypto = require("node:crypto") as typeof import("node:crypto");
-        const outs = await apply(inputs, progressLog());
+        const outs = inputs.phase === "drain" ? await drainFirst(inputs, progressLog()) : await apply(inputs, progressLog());
         return { id: `valkey-slots-${crypto.randomUUID()}`, outs };
     },
 
@@ -310,7 +351,9 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
         olds: ValkeySlotsOutputs,
         news: ValkeySlotsInputs,
     ): Promise<pulumi.dynamic.UpdateResult> {
-        return { outs: await apply(news, progressLog()) };
+        return {
+            outs: news.phase === "drain" ? await drainFirst(news, progressLog()) : await apply(news, progressLog()),
+        };
     },
 
     async read(id: string, props: ValkeySlotsOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -366,6 +409,8 @@ export interface ValkeySlotsArgs {
     nodeTimeoutMs?: number;
     /** maxmemory in bytes to assume for the headroom check where a node reports none. Default: no check there. */
     maxmemoryBytes?: number;
+    /** `drain` for the instance that runs before the StatefulSets change (see `drainFirst`). Default `converge`. */
+    phase?: "converge" | "drain";
 }
 
 /**
@@ -399,6 +444,7 @@ export class ValkeySlots extends pulumi.dynamic.Resource {
             zones: args.zones,
             nodeTimeoutMs: args.nodeTimeoutMs,
             maxmemoryBytes: args.maxmemoryBytes,
+            phase: args.phase,
             topology: undefined,
             clusterState: undefined,
             drift: undefined,

@@ -143,12 +143,18 @@ for (const stack of STACKS) {
         });
 
         it("the slot bootstrap over the StatefulSets of every zone, with the password as a secret", () => {
-            const slots = run.ofType("pulumi-nodejs:dynamic:Resource").filter((r) => r.name === `${settings.name}-slots`);
+            const dynamic = run.ofType("pulumi-nodejs:dynamic:Resource");
+            const slots = dynamic.filter((r) => r.name === `${settings.name}-slots`);
+            const drain = dynamic.filter((r) => r.name === `${settings.name}-drain`);
             if (settings.cloud === "kubernetes" && settings.kubernetes.renderDirectory !== undefined) {
-                assert.equal(slots.length, 0, "rendering manifests reaches no cluster, so there is no bootstrap");
+                assert.equal(slots.length + drain.length, 0, "rendering manifests reaches no cluster, so there is no bootstrap");
                 return;
             }
             assert.equal(slots.length, 1);
+            assert.equal(drain.length, 1, "a drain instance runs before the StatefulSets change");
+            assert.equal(drain[0].inputs.phase, "drain");
+            assert.equal(slots[0].inputs.phase, "converge");
+            assert.deepEqual({ ...drain[0].inputs, phase: "converge", __provider: undefined }, { ...slots[0].inputs, __provider: undefined });
             const inputs = slots[0].inputs;
             assert.equal(inputs.shards, settings.shards);
             assert.equal(inputs.replicasPerShard, settings.replicasPerShard);
