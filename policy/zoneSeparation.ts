@@ -183,8 +183,20 @@ export function checkZoneSeparation(
     for (const [cluster, statefulSets] of valkeyClusters(resources)) {
         out.push(...part(() => checkCluster(cluster, statefulSets, resources, config)));
     }
+    const clusters = valkeyClusters(resources);
     for (const target of bootstrapTargets(resources)) {
         out.push(...part(() => checkBootstrap(target, resources)));
+        // A cluster without StatefulSets (server processes, the direct form) counts its zones here.
+        if (clusters.size === 0 && target.zones.length < config.minZones) {
+            out.push(
+                violation(
+                    "Slot bootstrap",
+                    target.name,
+                    `span at least ${config.minZones} zones so that losing one keeps the cluster up; its nodes are in ${target.zones.length} (${target.zones.join(", ")}). List ${config.minZones} or more zones in valkey:zones`,
+                    target.urn,
+                ),
+            );
+        }
     }
     return out;
 }

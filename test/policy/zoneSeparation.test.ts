@@ -198,6 +198,22 @@ describe("valkey-zone-separation", () => {
         ]);
     });
 
+    test("counts the zones of a cluster without StatefulSets from its bootstrap (minZones)", async () => {
+        const nodes = ["zone-a", "zone-b", "zone-c"].map((zone, z) => ({ id: `valkey-${zone}-0`, host: `127.0.${z + 1}.1`, port: 7000 + z, zone }));
+        const slots: PlainResource[] = [
+            {
+                type: T.dynamic,
+                name: "valkey-slots",
+                urn: "urn:pulumi:local::valkey-platform::pulumi-nodejs:dynamic:Resource::valkey-slots",
+                props: { shards: 3, replicasPerShard: 1, nodes },
+            },
+        ];
+        assert.deepEqual(await messages(zoneSeparation, slots, { minZones: 3 }), []);
+        assert.deepEqual(await messages(zoneSeparation, slots, { minZones: 4 }), [
+            "Slot bootstrap (valkey-slots) must span at least 4 zones so that losing one keeps the cluster up; its nodes are in 3 (zone-a, zone-b, zone-c). List 4 or more zones in valkey:zones",
+        ]);
+    });
+
     test("ignores a stack without Valkey (local cloud)", async () => {
         assert.deepEqual(await messages(zoneSeparation, []), []);
     });
