@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../../components/config";
 import type { KubernetesPlatform } from "../../components/platform";
-import { unwrapSecrets, type OutputsFor, type RecordedResource } from "./program";
+import { installRecordingMocks, type OutputsFor, type RecordedResource } from "./program";
 
 /** The account of every mocked ARN. */
 export const ACCOUNT_ID = "123456789012";
@@ -106,44 +106,7 @@ export interface AwsRun {
 
 /** Builds the AWS platform alone (no ValkeyCluster) under mocks for `settings` on stack `stack`. */
 export async function runAwsPlatform(settings: Settings, stack: string): Promise<AwsRun> {
-    const resources: RecordedResource[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                const secretPaths: string[] = [];
-                const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, any>;
-                const state = { ...args.inputs, ...(awsOutputsFor({ ...args, inputs }) ?? {}) };
-                // An import id arrives as "" when there is none.
-                const id = args.id || `${args.name}-id`;
-                const urn = `urn:pulumi:${stack}::valkey-platform::${args.type}::${args.name}`;
-                resources.push({
-                    type: args.type,
-                    name: args.name,
-                    inputs,
-                    state,
-                    id,
-                    urn,
-                    provider: args.provider,
-                    secretPaths,
-                });
-                return { id, state };
-            },
-            call(args) {
-                return (
-                    awsOutputsFor({
-                        ...args,
-                        type: args.token,
-                        name: args.token,
-                        inputs: args.inputs,
-                        custom: false,
-                    } as never) ?? args.inputs
-                );
-            },
-        },
-        "valkey-platform",
-        stack,
-        false,
-    );
+    const resources = await installRecordingMocks(stack, false, awsOutputsFor);
     // Imported after setMocks, as the Pulumi runtime expects.
     const { createAwsPlatform } = await import("../../components/aws");
     const platform = createAwsPlatform(settings.name, settings);

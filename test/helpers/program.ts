@@ -131,15 +131,18 @@ function defaultCallResults(token: string): Record<string, any> | undefined {
 }
 
 /**
- * Runs the program for `stack` with `overrides` (flat keys like `valkey:shards`) and returns what it created.
- * Rejects with the program's own error when it refuses the config.
+ * Installs Pulumi mocks that record every registered resource (secrets unwrapped, their paths kept) and answer
+ * with its inputs plus the cloud outputs the mocks cannot compute (`outputsFor` first, then the defaults).
+ * Returns the list the resources are recorded into.
  */
-export async function runProgram(
+export async function installRecordingMocks(
     stack: string,
-    overrides: Record<string, unknown> = {},
+    preview: boolean,
     outputsFor?: OutputsFor,
-): Promise<ProgramRun> {
+): Promise<RecordedResource[]> {
     const resources: RecordedResource[] = [];
+    const asCall = (args: pulumi.runtime.MockCallArgs) =>
+        ({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false }) as never;
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -164,17 +167,30 @@ export async function runProgram(
             },
             call(args) {
                 return (
-                    outputsFor?.({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ??
+                    outputsFor?.(asCall(args)) ??
                     defaultCallResults(args.token) ??
-                    awsOutputsFor({ ...args, type: args.token, name: args.token, inputs: args.inputs, custom: false } as never) ??
+                    awsOutputsFor(asCall(args)) ??
                     args.inputs
                 );
             },
         },
         "valkey-platform",
         stack,
-        true,
+        preview,
     );
+    return resources;
+}
+
+/**
+ * Runs the program for `stack` with `overrides` (flat keys like `valkey:shards`) and returns what it created.
+ * Rejects with the program's own error when it refuses the config.
+ */
+export async function runProgram(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    outputsFor?: OutputsFor,
+): Promise<ProgramRun> {
+    const resources = await installRecordingMocks(stack, true, outputsFor);
     const config: Record<string, string> = { ...stackConfig(stack) };
     for (const [k, v] of Object.entries(overrides)) {
         config[k] = typeof v === "string" ? v : JSON.stringify(v);

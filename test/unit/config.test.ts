@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RawSettings, SettingsError, imagePinProblem, resolveSettings } from "../../components/config";
+import { imagePinProblem, resolveSettings } from "../../components/config";
+import { problems } from "../helpers/settings";
 
-/** The messages of the one SettingsError that resolving `raw` throws. */
-function problems(raw: RawSettings, stack = "dev"): string[] {
-    try {
-        resolveSettings(raw, stack);
-    } catch (e) {
-        assert.ok(e instanceof SettingsError, `expected a SettingsError, got ${e}`);
-        return e.problems.map((p) => p.message);
-    }
-    assert.fail(`expected ${JSON.stringify(raw)} to be refused on stack ${stack}`);
-}
 
 describe("settings defaults", () => {
     it("dev: aws, three zones of the region, 3 shards x 1 replica, aof+rdb", () => {

@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RawSettings, SettingsError, resolveSettings } from "../../../components/config";
+import { RawSettings, resolveSettings } from "../../../components/config";
+import { problems as settingsProblems } from "../../helpers/settings";
 import { AZURE_NODE_SIZES, findNodeSize } from "../../../components/sizing";
 
-/** The messages of the one SettingsError that resolving `raw` throws. */
-function problems(raw: RawSettings, stack = "prod-azure"): string[] {
-    try {
-        resolveSettings(raw, stack);
-    } catch (e) {
-        assert.ok(e instanceof SettingsError, `expected a SettingsError, got ${e}`);
-        return e.problems.map((p) => p.message);
-    }
-    assert.fail(`expected ${JSON.stringify(raw)} to be refused on stack ${stack}`);
-}
+/** The messages of the one SettingsError that resolving `raw` throws, on the prod-azure stack by default. */
+const problems = (raw: RawSettings, stack = "prod-azure"): string[] => settingsProblems(raw, stack);
 
 describe("Azure settings defaults", () => {
     it("zones 1/2/3, autoscaler headroom 1, kubelogin through the Azure CLI", () => {
