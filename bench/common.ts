@@ -24,7 +24,7 @@ export function cli(args: string[], password?: string): Promise<string> {
         let out = "";
         child.stdout.on("data", (d) => (out += d.toString()));
         child.stderr.on("data", (d) => (out += d.toString()));
-        child.on("exit", (code) =>
+        child.on("close", (code) =>
             code === 0
                 ? resolve(out)
                 : reject(

@@ -394,11 +394,21 @@ export async function clusterCheck(
         let output = "";
         child.stdout.on("data", (d) => (output += d.toString()));
         child.stderr.on("data", (d) => (output += d.toString()));
-        child.on("exit", (code) => {
+        child.on("error", (e) =>
+            resolve({
+                ok: false,
+                output: `${output}\n${cliBinary()} failed to start: ${e.message}`,
+            }),
+        );
+        // "close", not "exit": the output streams may still hold data when the process exits.
+        child.on("close", (code, signal) => {
             const bad =
                 /\[ERR\]|\[WARNING\]/.test(output) ||
                 !output.includes("[OK] All 16384 slots covered");
-            resolve({ ok: code === 0 && !bad, output });
+            resolve({
+                ok: code === 0 && !bad,
+                output: code === 0 ? output : `${output}\n(exit ${code ?? signal})`,
+            });
         });
     });
 }

@@ -162,7 +162,13 @@ async function observeNode(
             observedAt: Date.now(),
         };
     } catch (e) {
-        return { id: node.id, reachable: false, error: redact((e as Error).message, password) };
+        const error = redact((e as Error).message, password);
+        return {
+            id: node.id,
+            reachable: false,
+            error,
+            authFailed: /WRONGPASS|NOAUTH|invalid password/i.test(error),
+        };
     }
 }
 

@@ -43,6 +43,8 @@ export interface NodeObservation {
     reachable: boolean;
     /** Why it is unreachable (already free of secrets). */
     error?: string;
+    /** It answered but refused the password: waiting will not help. */
+    authFailed?: boolean;
     /** Its Valkey node id. */
     myId?: string;
     /** Its parsed `CLUSTER NODES`. */
@@ -366,7 +368,8 @@ export function plan(
             stages: [],
             problems,
             drift,
-            retryable: c.problems.length === 0,
+            retryable:
+                c.problems.length === 0 && unreachable.every((n) => !c.obs.get(n.id)?.authFailed),
         };
     }
     const problems = [...c.problems, ...blockers(c, options)];

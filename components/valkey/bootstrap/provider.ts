@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ReconcileResult } from "./execute";
 import type { NodeSpec } from "./topology";
 import type { KubernetesTarget } from "./transport";
+import { computeLayout } from "../layout";
 import { BootstrapError, inspect, reconcile } from "./execute";
 import { desiredTopology, topologyProblems, TopologyError } from "./topology";
 import { directTransport, kubernetesTransport, resolveKubernetesNodes } from "./transport";
@@ -247,14 +248,20 @@ export async function drainFirst(
     } catch (e) {
         return skipped(`the pods are not there yet (${clean(e, inputs.password).message})`);
     }
-    const { computeLayout } = require("../layout") as typeof import("../layout");
     const zones = inputs.zones ?? inputs.kubernetes.statefulSets.map((s) => s.zone);
-    const layout = computeLayout({ shards: inputs.shards, replicasPerShard: inputs.replicasPerShard, zones });
+    const layout = computeLayout({
+        shards: inputs.shards,
+        replicasPerShard: inputs.replicasPerShard,
+        zones,
+    });
     const running = (zone: string) => nodes.filter((n) => n.zone === zone).length;
     const needed = layout.zones.map((z) => ({ zone: z.zone, pods: z.pods.length }));
     if (needed.some((z) => running(z.zone) < z.pods)) return skipped("the cluster grows", nodes);
-    if (nodes.length === needed.reduce((n, z) => n + z.pods, 0)) return skipped("no pod leaves", nodes);
-    log?.(`drain: ${nodes.length} pods run, the new topology keeps ${layout.shards.length * (inputs.replicasPerShard + 1)}`);
+    if (nodes.length === needed.reduce((n, z) => n + z.pods, 0))
+        return skipped("no pod leaves", nodes);
+    log?.(
+        `drain: ${nodes.length} pods run, the new topology keeps ${layout.shards.length * (inputs.replicasPerShard + 1)}`,
+    );
     return apply(inputs, log);
 }
 
@@ -316,8 +323,7 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
         news: ValkeySlotsInputs,
     ): Promise<pulumi.dynamic.CheckResult> {
         const failures = inputProblems(news);
-        if (failures.length > 0 || hasUnknown(news))
-            return { inputs: news, failures };
+        if (failures.length > 0 || hasUnknown(news)) return { inputs: news, failures };
         const { drift: _previous, ...inputs } = news as ValkeySlotsInputs & { drift?: string[] };
         try {
             return { inputs: { ...inputs, drift: (await observeOutputs(inputs)).drift }, failures };
@@ -342,7 +348,10 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
 
     async create(inputs: ValkeySlotsInputs): Promise<pulumi.dynamic.CreateResult> {
         const crypto = require("node:crypto") as typeof import("node:crypto");
-        const outs = inputs.phase === "drain" ? await drainFirst(inputs, progressLog()) : await apply(inputs, progressLog());
+        const outs =
+            inputs.phase === "drain"
+                ? await drainFirst(inputs, progressLog())
+                : await apply(inputs, progressLog());
         return { id: `valkey-slots-${crypto.randomUUID()}`, outs };
     },
 
@@ -352,7 +361,10 @@ export const valkeySlotsProvider: pulumi.dynamic.ResourceProvider = {
         news: ValkeySlotsInputs,
     ): Promise<pulumi.dynamic.UpdateResult> {
         return {
-            outs: news.phase === "drain" ? await drainFirst(news, progressLog()) : await apply(news, progressLog()),
+            outs:
+                news.phase === "drain"
+                    ? await drainFirst(news, progressLog())
+                    : await apply(news, progressLog()),
         };
     },
 

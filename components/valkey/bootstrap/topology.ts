@@ -155,7 +155,7 @@ export function topologyProblems(input: TopologyInput): string[] {
     if (offenders.length > 0 && shards > 1) {
         const o = offenders[0];
         problems.push(
-            `shards: got ${shards} with ${zones.length} zones; losing zone ${json(o.zone)}, which holds ${o.primaries} primaries, leaves no failover majority. Choose a shard count whose largest zone holds fewer than half the primaries, or add zones.`,
+            `shards: got ${shards} with ${zones.length} zones; losing zone ${json(o.zone)}, which holds ${o.primaries} ${o.primaries === 1 ? "primary" : "primaries"}, leaves no failover majority. Choose a shard count whose largest zone holds fewer than half the primaries, or add zones.`,
         );
     }
     return problems;
