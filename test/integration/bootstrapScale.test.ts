@@ -157,6 +157,29 @@ describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
         }
     });
 
+    it("changes replicas per shard 1 -> 2 -> 0 -> 1 (roles reshuffle: a primary may become a replica elsewhere), keeping every key", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes);
+        await run(nodes, 3, 1);
+        const client = clusterClient(members(nodes, 3, 1));
+        try {
+            const values = await fill(client, 5000);
+            for (const replicas of [2, 0, 1]) {
+                const result = await run(nodes, 3, replicas);
+                await assertHealthy(members(nodes, 3, replicas), undefined, 3 * replicas);
+                assert.deepEqual(result.drift, [], `drift with ${replicas} replicas`);
+                for (const s of result.shards) assert.equal(s.replicas.length, replicas);
+                assert.equal(
+                    await assertKeys(client, values),
+                    5000,
+                    `keys with ${replicas} replicas`,
+                );
+            }
+        } finally {
+            client.disconnect();
+        }
+    });
+
     it("refuses a scale-in when the remaining primaries lack memory headroom, and moves nothing", async () => {
         const nodes = servers.nodes();
         await resetAll(nodes);

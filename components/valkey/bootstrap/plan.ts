@@ -321,7 +321,11 @@ class Cluster {
         return [p.primary, ...p.replicas].map((id) => this.nodes.find((n) => n.id === id)!);
     }
 
-    /** The node serving a shard now: its planned primary if that is a primary, else a shard node owning slots. */
+    /**
+     * The node serving a shard now: its planned primary if that serves slots, else a shard node that does (after
+     * a failover), else the planned primary. Another shard node that serves slots (roles reshuffle when
+     * replicasPerShard changes) is drained like a leaving node, then attached as a replica.
+     */
     currentPrimary(shard: number): PlannedNode {
         let p = this.primaries.get(shard);
         if (!p) {
@@ -423,7 +427,7 @@ export function plan(
             if (n === primary) continue;
             const me = c.self(n.id)!;
             if (me.replica && me.masterId === c.vid.get(primary.id)) continue;
-            if (me.master && c.slotsOf(me.id).length > 0) continue; // a second serving node is refused in blockers
+            if (me.master && c.slotsOf(me.id).length > 0) continue; // drained by the rebalance first
             // A restarted old primary still claims its slots until gossip tells it the newer owner.
             if (!c.knows(n, primary) || (me.master && me.slots.length > 0)) {
                 repWait.push(n.id);
@@ -623,16 +627,6 @@ function blockers(c: Cluster, options: PlanOptions): string[] {
         problems.push(
             `slots ${formatRanges(toRanges(slots))} are served by ${who}. ${n ? "Start it" : "Add it to nodes"} so its slots can be moved, or wait for its replica to take over.`,
         );
-    }
-    for (const s of c.desired.plannedShards) {
-        const serving = c
-            .shardNodes(s.shard)
-            .filter((n) => c.self(n.id)?.master && c.slotsOf(c.vid.get(n.id)!).length > 0);
-        if (serving.length > 1) {
-            problems.push(
-                `shard ${s.shard}: ${serving.map((n) => n.id).join(" and ")} both serve slots; move one's slots to another shard by hand before running again.`,
-            );
-        }
     }
     for (const n of c.roleNodes) {
         const me = c.self(n.id);
