@@ -507,6 +507,19 @@ export function plan(
                 nodes: unaware.map((n) => n.id),
             });
         }
+        // A primary refuses RESTORE-ASKING with CLUSTERDOWN until it reports cluster_state:ok itself, which a
+        // node that just joined does only after its rejoin delay: get the receivers there first.
+        const notOk = [...new Set(moves.map((mv) => mv.to))].filter(
+            (id) => c.obs.get(id)!.clusterState !== "ok",
+        );
+        if (notOk.length > 0) {
+            const nudges = convergeNudges(c, options).filter((s) => s.kind === "pulseNodeTimeout");
+            if (nudges.length > 0) return result("rebalance", [nudges]);
+            return result("rebalance", [], {
+                reason: "the receiving primaries to report cluster_state:ok",
+                nodes: notOk,
+            });
+        }
         return result("rebalance", [[{ kind: "migrate", moves }]]);
     }
 
