@@ -18,7 +18,7 @@ import {
     startClusterServers,
     TestNode,
 } from "../test/helpers/servers";
-import { cli, ratio, since } from "./common";
+import { DATA_ROOT, cli, ratio, since } from "./common";
 
 const BASE_PORT = 27000;
 const NODE_TIMEOUT_MS = 5000;
@@ -68,6 +68,7 @@ async function prepare(
         perZone: 2,
         basePort: BASE_PORT,
         nodeTimeoutMs: NODE_TIMEOUT_MS,
+        dataRoot: DATA_ROOT,
     });
     const all = servers.nodes();
     // 6 shards x 0 replicas over 3 zones use 2 nodes per zone; 5 shards use all but the last of zone c's.

@@ -37,8 +37,10 @@ export interface ServerOptions {
     maxmemoryBytes?: number;
     /** More `directive value` lines for the config file. */
     extraConfig?: string[];
-    /** Data directory; default a new temporary one (removed on stop). */
+    /** Data directory; default a new temporary one under `dataRoot` (removed on stop). */
     dir?: string;
+    /** Where temporary data directories go: default `$VALKEY_TEST_DATA_ROOT`, else the OS temp dir. */
+    dataRoot?: string;
 }
 
 /** A running (or stopped) server process. */
@@ -176,7 +178,8 @@ export function sleep(ms: number): Promise<void> {
 /** Starts one server and waits until it answers PING. */
 export async function startServer(options: ServerOptions): Promise<Server> {
     installExitHook();
-    const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "valkey-it-"));
+    const root = options.dataRoot ?? process.env.VALKEY_TEST_DATA_ROOT ?? os.tmpdir();
+    const dir = options.dir ?? fs.mkdtempSync(path.join(root, "valkey-it-"));
     tempDirs.add(dir);
     const server: Server = {
         host: options.host,
@@ -284,6 +287,8 @@ export interface ClusterServersOptions {
     password?: string;
     maxmemoryBytes?: number;
     extraConfig?: string[];
+    /** Where the servers' data directories go (see `ServerOptions.dataRoot`). */
+    dataRoot?: string;
 }
 
 /** A set of servers over simulated zones, with the `nodes` list the bootstrap provider takes. */
@@ -322,6 +327,7 @@ export async function startClusterServers(options: ClusterServersOptions): Promi
                         password: options.password,
                         maxmemoryBytes: options.maxmemoryBytes,
                         extraConfig: options.extraConfig,
+                        dataRoot: options.dataRoot,
                     }).then((server) => {
                         byId.set(id, { server, zone: zoneName(z), ordinal });
                     }),

@@ -330,7 +330,11 @@ async function runStage(steps: Step[], run: Run): Promise<void> {
     }
 }
 
-/** Short node timeouts on several nodes at once, held `holdMs`, then restored (always, even on errors). */
+/**
+ * Short node timeouts, wave after wave: each wave's nodes get theirs at once, hold it `holdMs`, and get the
+ * configured one back before the next wave starts (the plan sizes waves so that too few primaries ever hold a
+ * short timeout together to fail a healthy node; see plan.ts).
+ */
 async function pulse(
     steps: Extract<Step, { kind: "pulseNodeTimeout" }>[],
     run: Run,
@@ -341,18 +345,26 @@ async function pulse(
             .client(s.node)
             .then((c) => c.call(["CONFIG", "SET", "cluster-node-timeout", String(ms)]))
             .catch((e) => run.fail("CONFIG SET cluster-node-timeout", s.node, e));
-    try {
-        await Promise.all(steps.map((s) => set(s, s.ms)));
-    } catch (e) {
-        await Promise.allSettled(steps.map((s) => set(s, s.restoreMs)));
-        throw e;
-    }
-    // A run killed here leaves short timeouts behind; the next run restores them (see plan.ts).
-    run.checkpoint("pulse:hold");
-    try {
-        await sleep(Math.max(...steps.map((s) => s.holdMs)));
-    } finally {
-        await Promise.allSettled(steps.map((s) => set(s, s.restoreMs)));
+    const waves = [...new Set(steps.map((s) => s.wave))].sort((a, b) => a - b);
+    for (const wave of waves) {
+        const group = steps.filter((s) => s.wave === wave);
+        try {
+            await Promise.all(group.map((s) => set(s, s.ms)));
+        } catch (e) {
+            await Promise.allSettled(group.map((s) => set(s, s.restoreMs)));
+            throw e;
+        }
+        // A run killed here leaves short timeouts behind; the next run restores them (see plan.ts).
+        run.checkpoint("pulse:hold");
+        try {
+            await sleep(Math.max(...group.map((s) => s.holdMs)));
+        } finally {
+            // Restored before the next wave starts, even on errors.
+            const restored = await Promise.allSettled(group.map((s) => set(s, s.restoreMs)));
+            const failed = restored.find((r) => r.status === "rejected") as
+                PromiseRejectedResult | undefined;
+            if (failed) throw failed.reason;
+        }
     }
 }
 

@@ -75,7 +75,14 @@ export interface Observation {
 /** One action on one node. Node fields are input node ids; `forget` names the Valkey id to forget. */
 export type Step =
     | { kind: "setNodeTimeout"; node: string; ms: number }
-    | { kind: "pulseNodeTimeout"; node: string; ms: number; holdMs: number; restoreMs: number }
+    | {
+          kind: "pulseNodeTimeout";
+          node: string;
+          ms: number;
+          holdMs: number;
+          restoreMs: number;
+          wave: number;
+      }
     | { kind: "setConfigEpoch"; node: string; epoch: number }
     | { kind: "addSlots"; node: string; ranges: SlotRange[] }
     | { kind: "meet"; node: string; peer: string }
@@ -282,6 +289,14 @@ class Cluster {
 
     private readonly slotsByVid = new Map<string, number[]>();
     private readonly primaries = new Map<number, PlannedNode>();
+
+    /** Results computed once per plan. */
+    readonly memo: { moves?: SlotMove[] } = {};
+
+    /** The Valkey ids that own slots. */
+    ownerVids(): string[] {
+        return [...this.slotsByVid.keys()];
+    }
 
     /** Slots owned by a Valkey id, ascending. */
     slotsOf(vid: string): number[] {
@@ -552,42 +567,61 @@ export function plan(
 }
 
 /**
- * The node-timeout lever (see `plan`): a primary with a complete, calm view that still reports fail gets a short
- * timeout for a pulse shorter than that timeout, then the configured one again; its pings carry its slots to
- * every node, replicas included. A replica gets a pulse only once every primary reports ok. A node left with
- * another timeout (a run killed mid-pulse) gets the configured one back.
+ * The node-timeout lever (see `plan`): a node with a complete, calm view that still reports fail gets a short
+ * timeout for a pulse shorter than that timeout, then the configured one again. Its pings carry slots both ways
+ * and it re-evaluates its state with a short rejoin delay. A node left with another timeout (a run killed
+ * mid-pulse) gets the configured one back.
+ *
+ * Safety: a node is marked FAIL (and its replica takes over) only with failure reports from a majority of the
+ * slot-owning primaries (`size / 2 + 1`), and only primaries' reports count. A node with the configured timeout
+ * reports a peer only after that long without an answer, so at most `size / 2` primaries (rounded down) hold a
+ * short timeout at any time (primaries pulse in waves): however loaded the machine, a pulse alone cannot fail a
+ * healthy node. Replicas'
+ * reports do not count, so they pulse freely, but only once every primary reports ok (earlier, the primaries'
+ * pulses reach them anyway). A primary without slots that is about to become a replica never pulses.
  */
 function convergeNudges(c: Cluster, options: PlanOptions): Step[] {
     const nudges: Step[] = [];
     const configured = options.nodeTimeoutMs;
     if (configured === undefined) return nudges;
     const fast = Math.min(configured, options.fastNodeTimeoutMs ?? 500);
+    const primaries = new Set(c.desired.plannedShards.map((s) => c.currentPrimary(s.shard).id));
+    const isMaster = (n: PlannedNode): boolean => c.self(n.id)!.master;
     const mastersOk = c.roleNodes.every(
-        (n) => !c.self(n.id)!.master || c.obs.get(n.id)!.clusterState === "ok",
+        (n) => !isMaster(n) || c.obs.get(n.id)!.clusterState === "ok",
     );
+    // Primaries pulse in waves of at most `budget`, one wave after the other (the executor restores a wave's
+    // timeouts before the next starts); replicas, whose failure reports do not count, in the first wave.
+    const budget = Math.floor(c.ownerVids().length / 2);
+    let pulsedMasters = 0;
     for (const n of c.roleNodes) {
         const o = c.obs.get(n.id)!;
-        const eligible = c.self(n.id)!.master || mastersOk;
+        const master = isMaster(n);
+        const eligible = master ? primaries.has(n.id) && budget > 0 : mastersOk;
         if (
             o.clusterState !== "ok" &&
             fast < configured &&
             eligible &&
             completeView(c, n) &&
-            calm(c, n, fast / 4)
+            calm(c, n, fast * 0.8)
         ) {
+            const wave = master ? Math.floor(pulsedMasters++ / budget) : 0;
+            // The state is re-evaluated every cron tick (100 ms): a node that already agrees on the slot map needs
+            // just over one; otherwise half the short timeout leaves room for a ping round first.
+            const holdMs =
+                c.disagreements(n).length === 0 ? Math.min(150, fast / 2) : Math.floor(fast / 2);
             nudges.push({
                 kind: "pulseNodeTimeout",
                 node: n.id,
                 ms: fast,
-                holdMs: Math.floor(fast / 2),
+                holdMs,
                 restoreMs: configured,
+                wave,
             });
-        } else if (o.nodeTimeoutMs !== configured && o.clusterState === "ok") {
-            nudges.push({ kind: "setNodeTimeout", node: n.id, ms: configured });
         } else if (
-            o.nodeTimeoutMs !== configured &&
             o.nodeTimeoutMs !== undefined &&
-            o.nodeTimeoutMs < configured
+            o.nodeTimeoutMs !== configured &&
+            (o.clusterState === "ok" || o.nodeTimeoutMs < configured)
         ) {
             nudges.push({ kind: "setNodeTimeout", node: n.id, ms: configured });
         }
@@ -597,7 +631,8 @@ function convergeNudges(c: Cluster, options: PlanOptions): Step[] {
 
 /**
  * Whether a node waits for no pong older than `ms`: a ping already outstanding that long would be judged a
- * failure the moment a short timeout applies.
+ * failure (by this node) the moment a short timeout applies, and a node that suspects its peers counts itself
+ * in a minority, which restarts its rejoin delay. (Safety against failovers comes from the pulse budget.)
  */
 function calm(c: Cluster, n: PlannedNode, ms: number): boolean {
     const at = c.obs.get(n.id)!.observedAt;
@@ -658,10 +693,20 @@ function blockers(c: Cluster, options: PlanOptions): string[] {
 
 /** The moves that bring every shard's current primary to its balanced count and drain everything else. */
 function rebalancePlan(c: Cluster): { slot: number; from: string; to: string }[] {
+    if (c.memo.moves) return c.memo.moves;
     const targets = new Map<string, number>();
     const counts = targetCounts(c.desired.shards);
     for (const s of c.desired.plannedShards)
         targets.set(c.currentPrimary(s.shard).id, counts[s.shard]);
+    // The common case, a balanced cluster, without walking the slots.
+    const holders = c.ownerVids();
+    const balanced =
+        holders.length === targets.size &&
+        holders.every((v) => {
+            const n = c.byVid.get(v);
+            return n !== undefined && targets.get(n.id) === c.slotsOf(v).length;
+        });
+    if (balanced) return (c.memo.moves = []);
     const holdings = new Map<string, number[]>();
     for (let s = 0; s < SLOTS; s++) {
         const o = c.owner[s];
@@ -675,7 +720,7 @@ function rebalancePlan(c: Cluster): { slot: number; from: string; to: string }[]
     const list: Holding[] = order
         .filter((id) => holdings.has(id))
         .map((id) => ({ owner: id, slots: holdings.get(id)! }));
-    return rebalanceMoves(list, targets);
+    return (c.memo.moves = rebalanceMoves(list, targets));
 }
 
 /** Memory check before moving slots: each receiving primary must stay under `headroom` x maxmemory. */

@@ -40,7 +40,10 @@ export function shardOfSlot(slot: number, shards: number): number {
 
 /** Compresses slot numbers (any order, duplicates ignored) into sorted inclusive ranges. */
 export function toRanges(slots: Iterable<number>): SlotRange[] {
-    const sorted = [...new Set(slots)].sort((a, b) => a - b);
+    let sorted = Array.isArray(slots) ? (slots as number[]) : [...slots];
+    // Slot lists are usually built in ascending order already: sort (and drop duplicates) only when needed.
+    if (!sorted.every((s, i) => i === 0 || s > sorted[i - 1]))
+        sorted = [...new Set(sorted)].sort((a, b) => a - b);
     const out: SlotRange[] = [];
     for (const s of sorted) {
         const last = out[out.length - 1];
