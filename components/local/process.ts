@@ -320,7 +320,12 @@ export async function startServer(inputs: ValkeyServerInputs, fresh: boolean): P
     const { spawn } = require("node:child_process") as typeof import("node:child_process");
     const where = `${inputs.host}:${inputs.port}`;
     for (const port of [inputs.port, inputs.busPort]) {
-        const problem = await bindProblem(inputs.host, port);
+        // A server that was just killed may hold its port for a moment while the kernel closes its sockets.
+        let problem = await bindProblem(inputs.host, port);
+        for (let i = 0; problem?.includes("already in use") && i < 10; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            problem = await bindProblem(inputs.host, port);
+        }
         if (problem) {
             const role = port === inputs.port ? "client port" : "cluster bus port";
             throw new Error(
