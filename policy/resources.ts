@@ -217,20 +217,31 @@ export function selectsCluster(selector: unknown, cluster: string): boolean {
     return labels[LABELS.instance] === cluster && (name === undefined || name === "valkey");
 }
 
+/** Objects of `type` in `namespace` (when given) whose `spec[selectorField]` picks the pods of `cluster`. */
+function selectingCluster(
+    resources: readonly PlainResource[],
+    type: string,
+    selectorField: "selector" | "podSelector",
+    cluster: string,
+    namespace?: string,
+): PlainResource[] {
+    return resources.filter(
+        (r) =>
+            r.type === type &&
+            selectsCluster(obj(r.props.spec)[selectorField], cluster) &&
+            (namespace === undefined ||
+                objectNamespace(r) === undefined ||
+                objectNamespace(r) === namespace),
+    );
+}
+
 /** The PodDisruptionBudgets whose selector picks the pods of `cluster`. */
 export function disruptionBudgetsOf(
     resources: readonly PlainResource[],
     cluster: string,
     namespace?: string,
 ): PlainResource[] {
-    return resources.filter(
-        (r) =>
-            r.type === TYPES.podDisruptionBudget &&
-            selectsCluster(obj(r.props.spec).selector, cluster) &&
-            (namespace === undefined ||
-                objectNamespace(r) === undefined ||
-                objectNamespace(r) === namespace),
-    );
+    return selectingCluster(resources, TYPES.podDisruptionBudget, "selector", cluster, namespace);
 }
 
 /** The NetworkPolicies whose pod selector picks the pods of `cluster`. */
@@ -239,14 +250,7 @@ export function networkPoliciesOf(
     cluster: string,
     namespace?: string,
 ): PlainResource[] {
-    return resources.filter(
-        (r) =>
-            r.type === TYPES.networkPolicy &&
-            selectsCluster(obj(r.props.spec).podSelector, cluster) &&
-            (namespace === undefined ||
-                objectNamespace(r) === undefined ||
-                objectNamespace(r) === namespace),
-    );
+    return selectingCluster(resources, TYPES.networkPolicy, "podSelector", cluster, namespace);
 }
 
 /** The StorageClass of the stack with a Kubernetes name, if the stack creates it. */
