@@ -5,8 +5,11 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { quorumOffenders } from "../../components/valkey/layout";
+import { reconcile } from "../../components/valkey/bootstrap/execute";
 import { balancedRanges } from "../../components/valkey/bootstrap/slots";
-import { ClusterServers, startClusterServers } from "../helpers/servers";
+import { desiredTopology } from "../../components/valkey/bootstrap/topology";
+import { directTransport, Transport } from "../../components/valkey/bootstrap/transport";
+import { ClusterServers, rawCommand, startClusterServers } from "../helpers/servers";
 import {
     assertHealthy,
     collector,
@@ -104,5 +107,71 @@ describe("slot bootstrap: create", { timeout: 180_000 }, () => {
         );
         const again = await run(nodes, 5, 2);
         assert.equal(again.actions, 0);
+    });
+
+    it("pulses the node timeout of at most half the primaries at once, and leaves every node with the configured one", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes);
+        // Every CONFIG SET cluster-node-timeout the bootstrap sends to the real servers: when it was sent, when
+        // the server answered, to which node, with which value.
+        const sets: { node: string; ms: number; sent: number; done: number }[] = [];
+        const direct = directTransport();
+        const transport: Transport = {
+            async client(node) {
+                const c = await direct.client(node);
+                return {
+                    ...c,
+                    async call(command) {
+                        const timeout =
+                            String(command[0]).toUpperCase() === "CONFIG" &&
+                            String(command[2]) === "cluster-node-timeout";
+                        const sent = performance.now();
+                        const r = await c.call(command);
+                        if (timeout)
+                            sets.push({
+                                node: node.id,
+                                ms: Number(command[3]),
+                                sent,
+                                done: performance.now(),
+                            });
+                        return r;
+                    },
+                };
+            },
+            close: () => direct.close(),
+        };
+        const desired = desiredTopology({ shards: 5, replicasPerShard: 2, nodes });
+        let result;
+        try {
+            result = await reconcile(desired, { transport, nodeTimeoutMs: NODE_TIMEOUT_MS });
+        } finally {
+            await transport.close();
+        }
+        await assertHealthy(members(nodes, 5, 2), undefined, 10);
+
+        // A primary holds a short timeout from the moment the short value is sent until the configured one is
+        // acknowledged: those windows may overlap for at most floor(5 / 2) = 2 primaries at any time.
+        const primaries = new Set(result.shards.map((s) => s.primary));
+        const windows: { node: string; from: number; to: number }[] = [];
+        for (const s of sets.filter((x) => x.ms < NODE_TIMEOUT_MS)) {
+            const restore = sets.find(
+                (x) => x.node === s.node && x.ms === NODE_TIMEOUT_MS && x.sent >= s.done,
+            );
+            assert.ok(restore, `${s.node}: short node timeout never restored`);
+            windows.push({ node: s.node, from: s.sent, to: restore.done });
+        }
+        const pulsed = windows.filter((w) => primaries.has(w.node));
+        assert.ok(pulsed.length >= 3, `expected primaries' pulses, saw ${pulsed.length}`);
+        for (const w of pulsed) {
+            const together = pulsed.filter((x) => x.from <= w.from && x.to > w.from);
+            assert.ok(
+                together.length <= 2,
+                `${together.length} primaries held a short node timeout at once: ${together.map((x) => x.node).join(", ")}`,
+            );
+        }
+        for (const n of members(nodes, 5, 2)) {
+            const got = await rawCommand(n.host, n.port, ["CONFIG", "GET", "cluster-node-timeout"]);
+            assert.match(got, new RegExp(`\\b${NODE_TIMEOUT_MS}\\b`), `${n.id} node timeout`);
+        }
     });
 });

@@ -295,7 +295,10 @@ function describe(step: Step): string {
     }
 }
 
-/** Runs one stage: per node its steps in order (one pipeline), nodes in parallel; migrations and failovers apart. */
+/**
+ * Runs one stage: per node its steps in order (one pipeline), nodes in parallel, timeout pulses alongside (they
+ * touch other nodes: the plan never pulses a node it also gives other steps); migrations and failovers after.
+ */
 async function runStage(steps: Step[], run: Run): Promise<void> {
     const simple = new Map<string, Step[]>();
     const special: Step[] = [];
@@ -305,8 +308,8 @@ async function runStage(steps: Step[], run: Run): Promise<void> {
         else if (s.kind === "pulseNodeTimeout") pulses.push(s);
         else append(simple, s.node, s);
     }
-    if (pulses.length > 0) await pulse(pulses, run);
-    await Promise.all(
+    const pulsed = pulses.length > 0 ? pulse(pulses, run) : Promise.resolve();
+    const rest = Promise.all(
         [...simple].map(async ([node, list]) => {
             for (const s of list) run.checkpoint(s.kind);
             const client = await run.client(node).catch((e) => run.fail("connect", node, e));
@@ -320,6 +323,10 @@ async function runStage(steps: Step[], run: Run): Promise<void> {
             });
         }),
     );
+    // Both settle before an error is passed on, so that no pulse is left running behind a failed step.
+    const [a, b] = await Promise.allSettled([pulsed, rest]);
+    if (a.status === "rejected") throw a.reason;
+    if (b.status === "rejected") throw b.reason;
     for (const s of special) {
         try {
             if (s.kind === "failover") await failover(s.node, run);
@@ -330,42 +337,63 @@ async function runStage(steps: Step[], run: Run): Promise<void> {
     }
 }
 
+/** Pause between a pulsed node's CLUSTER INFO checks, ms. */
+const PULSE_POLL_MS = 10;
+
 /**
- * Short node timeouts, wave after wave: each wave's nodes get theirs at once, hold it `holdMs`, and get the
- * configured one back before the next wave starts (the plan sizes waves so that too few primaries ever hold a
- * short timeout together to fail a healthy node; see plan.ts).
+ * Short node timeouts: each node gets its short timeout, keeps it until it reports cluster_state:ok (or for
+ * `holdMs` at most) and gets the configured one back at once. Primaries' pulses (`counted`) run at most `budget`
+ * at a time, a place freed only once its node has the configured timeout back, so that too few primaries ever
+ * hold a short timeout together to fail a healthy node (see plan.ts); replicas' run all at once.
  */
 async function pulse(
     steps: Extract<Step, { kind: "pulseNodeTimeout" }>[],
     run: Run,
 ): Promise<void> {
-    run.checkpoint("pulseNodeTimeout");
-    const set = (s: (typeof steps)[number], ms: number): Promise<unknown> =>
+    type Pulse = (typeof steps)[number];
+    const set = (s: Pulse, ms: number): Promise<unknown> =>
         run
             .client(s.node)
             .then((c) => c.call(["CONFIG", "SET", "cluster-node-timeout", String(ms)]))
             .catch((e) => run.fail("CONFIG SET cluster-node-timeout", s.node, e));
-    const waves = [...new Set(steps.map((s) => s.wave))].sort((a, b) => a - b);
-    for (const wave of waves) {
-        const group = steps.filter((s) => s.wave === wave);
+    const hold = async (s: Pulse): Promise<void> => {
+        const deadline = Date.now() + s.holdMs;
         try {
-            await Promise.all(group.map((s) => set(s, s.ms)));
-        } catch (e) {
-            await Promise.allSettled(group.map((s) => set(s, s.restoreMs)));
-            throw e;
-        }
-        // A run killed here leaves short timeouts behind; the next run restores them (see plan.ts).
-        run.checkpoint("pulse:hold");
-        try {
-            await sleep(Math.max(...group.map((s) => s.holdMs)));
+            const client = await run.client(s.node);
+            while (Date.now() < deadline) {
+                await sleep(Math.min(PULSE_POLL_MS, Math.max(0, deadline - Date.now())));
+                const info = String(await client.call(["CLUSTER", "INFO"]));
+                if (info.includes("cluster_state:ok")) return;
+            }
         } finally {
-            // Restored before the next wave starts, even on errors.
-            const restored = await Promise.allSettled(group.map((s) => set(s, s.restoreMs)));
-            const failed = restored.find((r) => r.status === "rejected") as
-                PromiseRejectedResult | undefined;
-            if (failed) throw failed.reason;
+            await set(s, s.restoreMs);
         }
-    }
+    };
+    const budget = Math.max(1, Math.min(...steps.map((s) => (s.counted ? s.budget : Infinity))));
+    let running = 0;
+    const waiting: (() => void)[] = [];
+    const one = async (s: Pulse): Promise<void> => {
+        if (s.counted) {
+            while (running >= budget) await new Promise<void>((r) => waiting.push(r));
+            running++;
+        }
+        try {
+            run.checkpoint("pulseNodeTimeout");
+            await set(s, s.ms);
+            // A run killed here leaves a short timeout behind; the next run restores it (see plan.ts).
+            run.checkpoint("pulse:hold");
+            await hold(s);
+        } finally {
+            if (s.counted) {
+                running--;
+                waiting.shift()?.();
+            }
+        }
+    };
+    const results = await Promise.allSettled(steps.map(one));
+    const failed = results.find((r) => r.status === "rejected") as
+        PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
 }
 
 /** Rolling a slot back to stable on a node that holds keys in it would hide those keys: refuse. */

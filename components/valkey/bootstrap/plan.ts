@@ -81,7 +81,10 @@ export type Step =
           ms: number;
           holdMs: number;
           restoreMs: number;
-          wave: number;
+          /** A primary's pulse: counts against `budget`. */
+          counted: boolean;
+          /** At most this many counted pulses at once (see `convergeNudges`). */
+          budget: number;
       }
     | { kind: "setConfigEpoch"; node: string; epoch: number }
     | { kind: "addSlots"; node: string; ranges: SlotRange[] }
@@ -417,7 +420,9 @@ export function plan(
             }
         }
         if (prep.some((s) => s.kind === "addSlots")) {
-            return result("prepare", [prep, meets(c).steps]);
+            // The meets go out with the slots just assigned: orient them by the planned owners.
+            const owners = new Set(prep.filter((s) => s.kind === "addSlots").map((s) => s.node));
+            return result("prepare", [prep, meets(c, owners).steps]);
         }
     }
 
@@ -454,7 +459,7 @@ export function plan(
     if (resets.length > 0) return result("replicas", [resets]);
     // While other handshakes finish, replicas that know their primary attach and nodes that know everyone get
     // their timeout pulse: at 60 nodes the handshakes alone take about a second.
-    if (reps.length > 0) return result("replicas", [reps, convergeNudges(c, options)]);
+    if (reps.length > 0) return result("replicas", [[...reps, ...convergeNudges(c, options)]]);
     if (m.pending.length > 0) {
         const early = convergeNudges(c, options);
         if (early.length > 0) return result("converge", [early]);
@@ -575,25 +580,25 @@ export function plan(
  * Safety: a node is marked FAIL (and its replica takes over) only with failure reports from a majority of the
  * slot-owning primaries (`size / 2 + 1`), and only primaries' reports count. A node with the configured timeout
  * reports a peer only after that long without an answer, so at most `size / 2` primaries (rounded down) hold a
- * short timeout at any time (primaries pulse in waves): however loaded the machine, a pulse alone cannot fail a
- * healthy node. Replicas'
- * reports do not count, so they pulse freely, but only once every primary reports ok (earlier, the primaries'
- * pulses reach them anyway). A primary without slots that is about to become a replica never pulses.
+ * short timeout at any time (`budget`, which the executor enforces, counting a pulse until its node has the
+ * configured timeout back): however loaded the machine, a pulse alone cannot fail a healthy node. Primaries left
+ * with a short timeout by a killed run are restored before any new primary pulses. Replicas' reports do not
+ * count, so they pulse freely, but only once every primary reports ok (earlier, the primaries' pulses reach them
+ * anyway). A primary without slots that is about to become a replica never pulses.
  */
 function convergeNudges(c: Cluster, options: PlanOptions): Step[] {
-    const nudges: Step[] = [];
     const configured = options.nodeTimeoutMs;
-    if (configured === undefined) return nudges;
+    if (configured === undefined) return [];
     const fast = Math.min(configured, options.fastNodeTimeoutMs ?? 500);
     const primaries = new Set(c.desired.plannedShards.map((s) => c.currentPrimary(s.shard).id));
     const isMaster = (n: PlannedNode): boolean => c.self(n.id)!.master;
     const mastersOk = c.roleNodes.every(
         (n) => !isMaster(n) || c.obs.get(n.id)!.clusterState === "ok",
     );
-    // Primaries pulse in waves of at most `budget`, one wave after the other (the executor restores a wave's
-    // timeouts before the next starts); replicas, whose failure reports do not count, in the first wave.
     const budget = Math.floor(c.ownerVids().length / 2);
-    let pulsedMasters = 0;
+    const pulses: Extract<Step, { kind: "pulseNodeTimeout" }>[] = [];
+    const restores: Step[] = [];
+    let leftShort = false;
     for (const n of c.roleNodes) {
         const o = c.obs.get(n.id)!;
         const master = isMaster(n);
@@ -605,28 +610,28 @@ function convergeNudges(c: Cluster, options: PlanOptions): Step[] {
             completeView(c, n) &&
             calm(c, n, fast * 0.8)
         ) {
-            const wave = master ? Math.floor(pulsedMasters++ / budget) : 0;
-            // The state is re-evaluated every cron tick (100 ms): a node that already agrees on the slot map needs
-            // just over one; otherwise half the short timeout leaves room for a ping round first.
-            const holdMs =
-                c.disagreements(n).length === 0 ? Math.min(150, fast / 2) : Math.floor(fast / 2);
-            nudges.push({
+            pulses.push({
                 kind: "pulseNodeTimeout",
                 node: n.id,
                 ms: fast,
-                holdMs,
+                // The executor ends a node's pulse as soon as it reports ok: one cron tick (100 ms) for the ping
+                // round and the state check, plus round trips. The bound stays under the short timeout, so no ping
+                // sent during the pulse can time out under it.
+                holdMs: Math.floor(fast * 0.6),
                 restoreMs: configured,
-                wave,
+                counted: master,
+                budget,
             });
         } else if (
             o.nodeTimeoutMs !== undefined &&
             o.nodeTimeoutMs !== configured &&
             (o.clusterState === "ok" || o.nodeTimeoutMs < configured)
         ) {
-            nudges.push({ kind: "setNodeTimeout", node: n.id, ms: configured });
+            restores.push({ kind: "setNodeTimeout", node: n.id, ms: configured });
+            if (master && o.nodeTimeoutMs < configured) leftShort = true;
         }
     }
-    return nudges;
+    return [...restores, ...pulses.filter((p) => !leftShort || !p.counted)];
 }
 
 /**
@@ -777,11 +782,16 @@ function mib(bytes: number): string {
  * PING) and the side that receives it does not. A node without slots therefore meets the slot owners (replicas
  * get no timeout pulse early on, see `convergeNudges`).
  */
-function meets(c: Cluster): { steps: Step[]; pending: string[] } {
+function meets(c: Cluster, owners?: Set<string>): { steps: Step[]; pending: string[] } {
     const participants = c.nodes.filter(
         (n) => c.reachable(n.id) && (n.role !== undefined || c.member(n)),
     );
-    const owns = new Map(participants.map((n) => [n.id, (c.self(n.id)?.slots.length ?? 0) > 0]));
+    const owns = new Map(
+        participants.map((n) => [
+            n.id,
+            owners ? owners.has(n.id) : (c.self(n.id)?.slots.length ?? 0) > 0,
+        ]),
+    );
     const steps: Step[] = [];
     const pending = new Set<string>();
     for (let i = 0; i < participants.length; i++) {

@@ -508,6 +508,64 @@ describe("plan (in-memory cluster)", () => {
     });
 });
 
+describe("plan: node-timeout pulses", () => {
+    // A formed cluster whose nodes all still report fail (their rejoin delay has not passed): what the plan does
+    // right after the handshakes of a fresh formation.
+    const waiting = (
+        shards: number,
+    ): { obs: Observation; desired: DesiredTopology; primaries: Set<string> } => {
+        const fake = new Fake(specs(needPerZone(shards, 1)));
+        const desired = desiredTopology({
+            shards,
+            replicasPerShard: 1,
+            nodes: fake.nodes.map((n) => n.spec),
+        });
+        converge(fake, desired);
+        const obs = fake.observe();
+        for (const n of obs.nodes) n.clusterState = "fail";
+        return { obs, desired, primaries: new Set(desired.plannedShards.map((s) => s.primary)) };
+    };
+    const pulsesOf = (steps: Step[]) =>
+        steps.filter(
+            (s): s is Extract<Step, { kind: "pulseNodeTimeout" }> => s.kind === "pulseNodeTimeout",
+        );
+
+    it("pulses every primary, counted against a budget of half the primaries; replicas wait for them", () => {
+        for (const shards of SHARDS) {
+            const { obs, desired, primaries } = waiting(shards);
+            const p = plan(obs, desired, OPTIONS);
+            assert.equal(p.phase, "converge");
+            const pulses = pulsesOf(p.stages.flat());
+            assert.deepEqual(new Set(pulses.map((s) => s.node)), primaries, `${shards} shards`);
+            for (const s of pulses) {
+                assert.equal(s.counted, true);
+                assert.equal(s.budget, Math.floor(shards / 2));
+                assert.ok(
+                    s.ms < TIMEOUT && s.holdMs < s.ms,
+                    "the hold stays under the short timeout",
+                );
+                assert.equal(s.restoreMs, TIMEOUT);
+            }
+            // Once the primaries are ok, the replicas pulse, uncounted.
+            for (const n of obs.nodes) if (primaries.has(n.id)) n.clusterState = "ok";
+            const next = pulsesOf(plan(obs, desired, OPTIONS).stages.flat());
+            assert.equal(next.length, shards);
+            assert.ok(next.every((s) => !s.counted && !primaries.has(s.node)));
+        }
+    });
+
+    it("restores a primary left with a short timeout before any primary pulses again", () => {
+        const { obs, desired } = waiting(5);
+        const left = desired.plannedShards[2].primary;
+        obs.nodes.find((n) => n.id === left)!.nodeTimeoutMs = 500;
+        // Not calm: it has a ping outstanding for long, so it gets no pulse of its own.
+        obs.nodes.find((n) => n.id === left)!.observedAt = 10_000;
+        for (const e of obs.nodes.find((n) => n.id === left)!.view!) if (!e.myself) e.pingSent = 1;
+        const steps = plan(obs, desired, OPTIONS).stages.flat();
+        assert.deepEqual(steps, [{ kind: "setNodeTimeout", node: left, ms: TIMEOUT }]);
+    });
+});
+
 describe("plan: refusals and drift", () => {
     const converged = (
         shards = 3,
