@@ -5,6 +5,7 @@
  *
  * Run: node --import tsx bench/bootstrap.ts [--rounds N] [--sizes 3,30]
  */
+import * as os from "node:os";
 import { apply } from "../components/valkey/bootstrap/provider";
 import {
     clusterCheck,
@@ -113,7 +114,10 @@ async function main(): Promise<void> {
         );
     }
     console.log(
-        `\nbootstrap vs redis-cli --cluster create, median of ${rounds}, node timeout ${NODE_TIMEOUT_MS} ms, servers up ${WARM_MS} ms (target ratio <= 0.25):`,
+        `\nbootstrap vs redis-cli --cluster create, median of ${rounds}, node timeout ${NODE_TIMEOUT_MS} ms, servers up ${WARM_MS} ms, load average ${os
+            .loadavg()
+            .map((l) => l.toFixed(1))
+            .join(" ")} at the end (target ratio <= 0.25):`,
     );
     for (const r of rows) console.log(`  ${r}`);
 }
