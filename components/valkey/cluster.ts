@@ -131,6 +131,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                         persistence: settings.persistence,
                         ioThreads: settings.ioThreads,
                         tls: settings.tls.enabled,
+                        replicasPerShard: settings.replicasPerShard,
                     }),
                     "readiness.sh": readinessScript(scriptInput),
                     "liveness.sh": livenessScript(scriptInput),

@@ -30,6 +30,8 @@ export interface ConfInput {
     persistence: Persistence;
     ioThreads: number;
     tls: boolean;
+    /** Replicas each primary has: a full sync starts as soon as that many wait for one. */
+    replicasPerShard: number;
 }
 
 /**
@@ -73,8 +75,13 @@ export function renderValkeyConf(input: ConfInput): string {
         `dir ${PATHS.data}`,
         ...persistenceLines(input.persistence),
         "",
-        "# Replication: full syncs stream the snapshot over the socket instead of writing it to disk first.",
+        "# Replication: full syncs stream the snapshot over the socket instead of writing it to disk first, and",
+        "# start as soon as every replica of the shard waits for one (not after the 5 s batching delay, which a",
+        "# lone replica resyncing still waits, so that a second one can share the snapshot).",
         "repl-diskless-sync yes",
+        ...(input.replicasPerShard > 0
+            ? [`repl-diskless-sync-max-replicas ${input.replicasPerShard}`]
+            : []),
         "repl-diskless-load on-empty-db",
         "",
         "# Auth: requirepass and masterauth come from the Secret mounted here.",

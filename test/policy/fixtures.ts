@@ -157,6 +157,7 @@ export function clusterResources(s: StackShape): PlainResource[] {
         persistence: "aof+rdb",
         ioThreads: 2,
         tls: false,
+        replicasPerShard: s.replicasPerShard,
     });
     const nodes = layout.zones.flatMap(({ zone, pods }) =>
         pods.map((p) => {

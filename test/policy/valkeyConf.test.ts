@@ -33,6 +33,7 @@ describe("valkeyConf", () => {
             persistence: "aof+rdb",
             ioThreads: 2,
             tls: false,
+            replicasPerShard: 1,
         });
         const conf = parseValkeyConf(text);
         assert.equal(maxmemoryOf(conf), 123456789);
@@ -49,6 +50,7 @@ describe("valkeyConf", () => {
             persistence: "none",
             ioThreads: 1,
             tls: false,
+            replicasPerShard: 0,
         });
         assert.equal(persistenceOn(parseValkeyConf(none)), false);
         assert.equal(persistenceOn(parseValkeyConf("appendonly no\nsave 900 1\n")), true);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { authConf, preStopScript, readinessScript, renderValkeyConf } from "../../../components/valkey/conf";
 
-const base = { nodeTimeoutMs: 5000, maxmemoryBytes: 4831838208, maxmemoryPolicy: "noeviction", persistence: "aof+rdb" as const, ioThreads: 2, tls: false };
+const base = { nodeTimeoutMs: 5000, maxmemoryBytes: 4831838208, maxmemoryPolicy: "noeviction", persistence: "aof+rdb" as const, ioThreads: 2, tls: false, replicasPerShard: 2 };
 const directives = (conf: string) => conf.split("\n").filter((l) => l && !l.startsWith("#"));
 
 describe("renderValkeyConf", () => {
@@ -29,6 +29,10 @@ describe("renderValkeyConf", () => {
         assert.deepEqual(of("aof+rdb"), ["appendonly yes", "appendfsync everysec", "save 3600 1 300 100 60 10000"]);
         assert.deepEqual(of("rdb"), ["appendonly no", "save 3600 1 300 100 60 10000"]);
         assert.deepEqual(of("none"), ["appendonly no", 'save ""']);
+    });
+    it("a replica's full sync starts once every replica of the shard waits, not after the batching delay", () => {
+        assert.ok(directives(renderValkeyConf(base)).includes("repl-diskless-sync-max-replicas 2"));
+        assert.ok(!directives(renderValkeyConf({ ...base, replicasPerShard: 0 })).some((l) => l.startsWith("repl-diskless-sync-max-replicas")));
     });
     it("TLS closes the plain port and covers the bus and replication", () => {
         const d = directives(renderValkeyConf({ ...base, tls: true }));
