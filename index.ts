@@ -29,16 +29,27 @@ function kubernetesPlatform(s: Settings): KubernetesPlatform {
     }
 }
 
-/** What every stack exports. */
+/**
+ * The stack outputs. Only those a stack has are exported: the local stack has no namespace, Secrets, StatefulSets,
+ * password or kubeconfig, and Pulumi would warn about each undefined one on every run.
+ */
 interface Outputs {
+    /** Where clients connect: the client Service's DNS name, or the seed node locally. */
     endpoint: pulumi.Output<string>;
     port: number;
+    /** The password (secret); the local stack's servers listen on loopback only and have none. */
     password?: pulumi.Output<string>;
+    /** Which pod is which shard's primary or replica. */
     layout: { shard: number; primary: string; replicas: string[] }[];
+    /** The namespace of the Valkey pods. */
     namespace?: pulumi.Output<string>;
+    /** `<namespace>/<name>` of the Secrets with VALKEY_HOST, VALKEY_PORT, VALKEY_USER, VALKEY_PASSWORD, VALKEY_SSL. */
     connectionSecrets?: string[];
+    /** The StatefulSet of each zone. */
     statefulSets?: { zone: string; name: string; replicas: number }[];
+    /** Every node as host:port (local stack). */
     endpoints?: pulumi.Output<string[]>;
+    /** The kubeconfig of the cluster the program created (secret), when it created one. */
     kubeconfig?: pulumi.Output<string>;
 }
 
@@ -78,21 +89,7 @@ function describeLayout(
 }
 
 const out = build(settings);
-
-/** Where clients connect: the client Service's DNS name, or the seed node locally. */
-export const endpoint = out.endpoint;
-export const port = out.port;
-/** Every node as host:port (local stack). */
-export const endpoints = out.endpoints;
-/** The namespace of the Valkey pods. */
-export const namespace = out.namespace;
-/** `<namespace>/<name>` of the Secrets with VALKEY_HOST, VALKEY_PORT, VALKEY_USER, VALKEY_PASSWORD, VALKEY_SSL. */
-export const connectionSecrets = out.connectionSecrets;
-/** The StatefulSet of each zone. */
-export const statefulSets = out.statefulSets;
-/** Which pod is which shard's primary or replica. */
-export const layout = out.layout;
-/** The password (secret); the local stack's servers listen on loopback only and have none. */
-export const password = out.password;
-/** The kubeconfig of the cluster the program created (secret), when it created one. */
-export const kubeconfig = out.kubeconfig;
+const defined = Object.fromEntries(
+    Object.entries(out).filter(([, value]) => value !== undefined),
+) as Partial<Outputs>;
+export = defined;

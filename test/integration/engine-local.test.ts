@@ -178,6 +178,9 @@ if (gate.problem && !gate.skip) {
                 assert.equal(out.endpoint, out.endpoints[0]);
                 assert.equal(out.port, BASE_PORT);
                 assert.equal(out.layout.length, 3);
+                // Only the outputs the local stack has: no namespace, Secrets, password or kubeconfig.
+                assert.deepEqual(Object.keys(out).sort(), ["endpoint", "endpoints", "layout", "port"]);
+                assert.doesNotMatch(`${up.stdout}${up.stderr}`, /Undefined value/);
 
                 assertHealthy(out.endpoint, out.endpoints, 3);
                 assert.equal(
