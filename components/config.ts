@@ -527,7 +527,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         } else {
             fit(aws.instanceType, "valkey.aws.instanceType", size.allocatableMemoryBytes, size.allocatableCpu);
         }
-        validateAws(r, aws, zones.length, volumeSize, volumeBytes);
+        validateAws(r, aws, zones, volumeSize, volumeBytes);
     } else if (cloud === "azure") {
         const size = AZURE_NODE_SIZES.find((s) => s.name === azure.vmSize);
         if (isBurstable(azure.vmSize)) {
@@ -624,8 +624,13 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
 }
 
 /** Validates the AWS-only settings (cloud: aws): network plan, names, pinned versions, node types, volume floor. */
-function validateAws(r: Reader, aws: AwsSettings, zoneCount: number, volumeSize: string, volumeBytes: number): void {
-    const planProblem = subnetPlanProblem(aws.vpcCidr, zoneCount);
+function validateAws(r: Reader, aws: AwsSettings, zones: string[], volumeSize: string, volumeBytes: number): void {
+    // Subnets, node pools and the pods' zone pinning all use availability zone names of the region.
+    const badZones = zones.filter((z) => !(z.startsWith(aws.region) && /^[a-z]$/.test(z.slice(aws.region.length))));
+    if (badZones.length > 0) {
+        r.fail("zones", `got ${json(zones)}; on AWS the zones are availability zone names of aws.region ${json(aws.region)} (${badZones.map((z) => json(z)).join(", ")} ${badZones.length === 1 ? "is" : "are"} not). Use e.g. ${json(["a", "b", "c"].map((x) => aws.region + x))}.`);
+    }
+    const planProblem = subnetPlanProblem(aws.vpcCidr, zones.length);
     if (planProblem) {
         r.fail("aws.vpcCidr", planProblem);
     }

@@ -43,13 +43,13 @@ describe("settings defaults", () => {
     });
     it("reads values that arrive as strings from `pulumi config set`", () => {
         const s = resolveSettings(
-            { shards: "5", maxmemoryRatio: "0.7", metrics: "false", zones: '["x","y","z"]', aws: '{"instanceType":"r8g.2xlarge"}', memory: "40Gi" },
+            { shards: "5", maxmemoryRatio: "0.7", metrics: "false", zones: '["us-east-1d","us-east-1e","us-east-1f"]', aws: '{"instanceType":"r8g.2xlarge"}', memory: "40Gi" },
             "dev",
         );
         assert.equal(s.shards, 5);
         assert.equal(s.maxmemoryRatio, 0.7);
         assert.equal(s.metrics, false);
-        assert.deepEqual(s.zones, ["x", "y", "z"]);
+        assert.deepEqual(s.zones, ["us-east-1d", "us-east-1e", "us-east-1f"]);
         assert.equal(s.aws.instanceType, "r8g.2xlarge");
     });
     it("does not mutate the caller's raw config", () => {
@@ -94,8 +94,16 @@ describe("settings refusals (exact messages)", () => {
             "valkey.shards: got 4 with 3 zones; losing the zone that holds 2 primaries leaves no failover majority. Use 3, 5 or 6 shards, or 4 zones.",
         ]);
     });
+    it("AWS zones that are not availability zones of the region", () => {
+        assert.deepEqual(problems({ zones: ["us-east-1a", "us-west-2b", "use1-az3"], aws: { region: "us-east-1" } }), [
+            'valkey.zones: got ["us-east-1a","us-west-2b","use1-az3"]; on AWS the zones are availability zone names of aws.region "us-east-1" ("us-west-2b", "use1-az3" are not). Use e.g. ["us-east-1a","us-east-1b","us-east-1c"].',
+        ]);
+        assert.deepEqual(problems({ zones: ["eu-west-1a", "eu-west-1b", "eu-west-1x1"], aws: { region: "eu-west-1" } }), [
+            'valkey.zones: got ["eu-west-1a","eu-west-1b","eu-west-1x1"]; on AWS the zones are availability zone names of aws.region "eu-west-1" ("eu-west-1x1" is not). Use e.g. ["eu-west-1a","eu-west-1b","eu-west-1c"].',
+        ]);
+    });
     it("the quorum rule: 2 zones can never keep a majority", () => {
-        const msgs = problems({ zones: ["a", "b"], shards: 3 });
+        const msgs = problems({ zones: ["us-east-1a", "us-east-1b"], shards: 3 });
         assert.deepEqual(msgs, [
             "valkey.shards: got 3 with 2 zones; losing the zone that holds 2 primaries leaves no failover majority. Use 3 zones.",
         ]);
