@@ -34,6 +34,9 @@ async function withServers<T>(shards: number, fn: (nodes: TestNode[]) => Promise
         basePort: BASE_PORT,
         nodeTimeoutMs: NODE_TIMEOUT_MS,
         dataRoot: DATA_ROOT,
+        // One address per server, as pods have: with one per zone, the TIME_WAIT sockets the previous rounds'
+        // killed servers leave make every new link's source-port search cost kernel time (see bench/README.md).
+        addressPerServer: true,
     });
     try {
         await sleep(WARM_MS);

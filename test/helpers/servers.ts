@@ -289,6 +289,13 @@ export interface ClusterServersOptions {
     extraConfig?: string[];
     /** Where the servers' data directories go (see `ServerOptions.dataRoot`). */
     dataRoot?: string;
+    /**
+     * Give every server its own address in its zone's range (ordinal k of zone z: 127.0.(z+1).(k+1)), as pods
+     * have, instead of one address per zone. Each server's outbound links then bind ports of its own address:
+     * killed servers leave thousands of sockets in TIME_WAIT on their addresses for a minute, and a new server
+     * binding its source port on a crowded address pays for the search in kernel time.
+     */
+    addressPerServer?: boolean;
 }
 
 /** A set of servers over simulated zones, with the `nodes` list the bootstrap provider takes. */
@@ -321,7 +328,9 @@ export async function startClusterServers(options: ClusterServersOptions): Promi
                 order.push(id);
                 starts.push(
                     startServer({
-                        host: zoneAddress(z),
+                        host: options.addressPerServer
+                            ? `127.0.${z + 1}.${ordinal + 1}`
+                            : zoneAddress(z),
                         port: options.basePort + z * 100 + ordinal,
                         nodeTimeoutMs: options.nodeTimeoutMs,
                         password: options.password,
