@@ -1,6 +1,7 @@
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as resources from "@pulumi/azure-native/resources";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config";
@@ -21,6 +22,8 @@ import { storageClassManifest } from "./storageClass";
 
 /** Built-in role: Network Contributor (the control plane manages load balancers and IPs in the node subnet). */
 export const NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/** Built-in role: Contributor (the disk CSI driver, as the control plane, creates the Valkey disks in their group). */
+export const CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 /** Built-in role: Azure Kubernetes Service RBAC Cluster Admin (the deployer creates the Kubernetes objects). */
 export const AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
 
@@ -49,6 +52,14 @@ export function aksDnsPrefix(name: string, stack: string): string {
         .replace(/[^a-z0-9-]+/g, "-")
         .slice(0, 54)
         .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * Resource options of the disks' resource group: in prod it stays in Azure when the stack is destroyed (its
+ * disks were created with reclaim policy Retain), elsewhere it goes with the stack.
+ */
+export function diskResourceGroupOptions(settings: Settings): { retainOnDelete: boolean } {
+    return { retainOnDelete: settings.environment === "prod" };
 }
 
 /** The maintenance window of the settings as AKS takes it: weekly, on a day, from a UTC hour. */
@@ -85,6 +96,8 @@ export class AksCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** The Premium SSD StorageClass of the Valkey volumes. */
     readonly storageClass: k8s.storage.v1.StorageClass;
+    /** The resource group of the Valkey disks (outside the cluster's node resource group). */
+    readonly diskResourceGroupName: pulumi.Output<string>;
     /** The provider's kubeconfig (secret; runs `kubelogin`). */
     readonly kubeconfig: pulumi.Output<string>;
     /** The cluster's OIDC issuer URL, for workload identity federation. */
@@ -246,12 +259,33 @@ export class AksCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [admin] },
         );
 
+        // The Valkey disks get a resource group of their own. By default the CSI driver puts them in the node
+        // resource group (MC_...), which AKS deletes with the cluster: replacing the cluster would take the data
+        // with it. Prod keeps the group (and the disks its Retain policy left) on `pulumi destroy` too.
+        const disks = new resources.ResourceGroup(
+            childName(name, "disks"),
+            { location: az.location, tags },
+            { parent: this, ...diskResourceGroupOptions(settings) },
+        );
+        this.diskResourceGroupName = disks.name;
+        const diskRole = new authorization.RoleAssignment(
+            childName(name, "disks-contributor"),
+            {
+                principalId: identity.principalId,
+                principalType: "ServicePrincipal",
+                roleDefinitionId: roleId(CONTRIBUTOR_ROLE),
+                scope: disks.id,
+            },
+            parent,
+        );
+        const manifest = storageClassManifest(settings);
         this.storageClass = new k8s.storage.v1.StorageClass(
             childName(name, "storageclass"),
-            storageClassManifest(settings),
+            { ...manifest, parameters: { ...manifest.parameters, resourceGroup: disks.name } },
             {
                 parent: this,
                 provider: this.provider,
+                dependsOn: [diskRole],
             },
         );
 
@@ -273,6 +307,7 @@ export class AksCluster extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
             oidcIssuerUrl: this.oidcIssuerUrl,
             storageClassName: this.storageClass.metadata.name,
+            diskResourceGroupName: this.diskResourceGroupName,
         });
     }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { createAzurePlatform } from "../../../components/azure";
+import { CONTRIBUTOR_ROLE, diskResourceGroupOptions } from "../../../components/azure/aks";
 import { valkeyPoolName } from "../../../components/azure/pools";
 import { resolveSettings, type Settings } from "../../../components/config";
 import type { KubernetesPlatform } from "../../../components/platform";
@@ -163,7 +164,13 @@ for (const [stack, raw] of STACKS) {
         });
 
         it("network: resource group, VNet and node subnet from the address plan", () => {
-            assert.equal(run.one(T.rg).inputs.location, run.settings.azure.location);
+            const groups = run
+                .ofType(T.rg)
+                .map((g) => g.name)
+                .sort();
+            assert.deepEqual(groups, ["valkey-disks", "valkey-rg"]);
+            const rg = run.ofType(T.rg).find((g) => g.name === "valkey-rg")!;
+            assert.equal(rg.inputs.location, run.settings.azure.location);
             assert.deepEqual(run.one(T.vnet).inputs.addressSpace, {
                 addressPrefixes: ["10.10.0.0/16"],
             });
@@ -270,6 +277,24 @@ for (const [stack, raw] of STACKS) {
             assert.ok(admin);
             assert.equal(admin.inputs.principalId, CLIENT.objectId);
             assert.match(admin.inputs.roleDefinitionId, /\/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b$/);
+        });
+
+        it("the Valkey disks live in a resource group of their own, which the control plane may write", async () => {
+            const disks = run.ofType(T.rg).find((g) => g.name === "valkey-disks");
+            assert.ok(disks, "a disks resource group");
+            assert.equal(disks.inputs.location, run.settings.azure.location);
+            const role = run.ofType(T.role).find((r) => r.inputs.scope === disks.id);
+            assert.ok(role, "a role assignment on the disks group");
+            assert.equal(role.inputs.principalId, `${run.one(T.identity).name}-principal`);
+            assert.equal(role.inputs.principalType, "ServicePrincipal");
+            assert.match(role.inputs.roleDefinitionId, new RegExp(`/${CONTRIBUTOR_ROLE}$`));
+            // The driver puts each disk where the class says, not in the node resource group AKS deletes.
+            const sc = run.one(T.storageClass);
+            assert.equal(sc.inputs.parameters.resourceGroup, "valkey-disks-az");
+            // Prod keeps the group (and its retained disks) when the stack is destroyed.
+            assert.deepEqual(diskResourceGroupOptions(run.settings), {
+                retainOnDelete: run.settings.environment === "prod",
+            });
         });
 
         it("the Kubernetes provider uses the user credentials through kubelogin, as a secret", async () => {
