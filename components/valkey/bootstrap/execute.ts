@@ -372,21 +372,34 @@ async function pulse(
     const budget = Math.max(1, Math.min(...steps.map((s) => (s.counted ? s.budget : Infinity))));
     let running = 0;
     const waiting: (() => void)[] = [];
+    // After any failure no further pulse starts: a node whose timeout could not be set or restored may still hold
+    // a short one, and the budget can no longer tell.
+    let stopped = false;
     const one = async (s: Pulse): Promise<void> => {
         if (s.counted) {
-            while (running >= budget) await new Promise<void>((r) => waiting.push(r));
+            while (running >= budget && !stopped) await new Promise<void>((r) => waiting.push(r));
+            if (stopped) return;
             running++;
-        }
+        } else if (stopped) return;
         try {
             run.checkpoint("pulseNodeTimeout");
-            await set(s, s.ms);
+            await set(s, s.ms).catch(async (e) => {
+                // The reply may be lost after the server applied it: restore, best effort.
+                await set(s, s.restoreMs).catch(() => undefined);
+                throw e;
+            });
             // A run killed here leaves a short timeout behind; the next run restores it (see plan.ts).
             run.checkpoint("pulse:hold");
             await hold(s);
+        } catch (e) {
+            stopped = true;
+            throw e;
         } finally {
             if (s.counted) {
                 running--;
-                waiting.shift()?.();
+                // Wake every waiting pulse when stopped (each returns), else the next one.
+                if (stopped) waiting.splice(0).forEach((wake) => wake());
+                else waiting.shift()?.();
             }
         }
     };
