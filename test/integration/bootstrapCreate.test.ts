@@ -3,38 +3,31 @@
  * judged by `redis-cli --cluster check` and the replicas' link status; a second run changes nothing.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { quorumOffenders } from "../../components/valkey/layout";
 import { reconcile } from "../../components/valkey/bootstrap/execute";
 import { balancedRanges } from "../../components/valkey/bootstrap/slots";
 import { desiredTopology } from "../../components/valkey/bootstrap/topology";
 import { directTransport, Transport } from "../../components/valkey/bootstrap/transport";
-import { ClusterServers, rawCommand, startClusterServers } from "../helpers/servers";
+import { rawCommand } from "../helpers/servers";
 import {
     assertHealthy,
     collector,
     fingerprint,
     members,
-    NODE_TIMEOUT_MS,
     resetAll,
     run,
+    serversForSuite,
 } from "./bootstrapSupport";
 
 /** This file's ports: 24000-24299 (cluster bus +10000). */
 const BASE_PORT = 24000;
 
 describe("slot bootstrap: create", { timeout: 180_000 }, () => {
-    let servers: ClusterServers;
-    before(async () => {
-        // 5 per zone: enough for 5 shards x 2 replicas (15 nodes); the 3x1 case uses the first 2 of each zone.
-        servers = await startClusterServers({
-            perZone: 5,
-            basePort: BASE_PORT,
-            nodeTimeoutMs: NODE_TIMEOUT_MS,
-        });
-    });
-    after(async () => {
-        await servers?.stopAll();
+    // 5 per zone: enough for 5 shards x 2 replicas (15 nodes); the 3x1 case uses the first 2 of each zone.
+    const servers = serversForSuite({
+        perZone: 5,
+        basePort: BASE_PORT,
     });
 
     it("creates 3 shards x 1 replica with every replica in another zone, and a second run is a no-op", async () => {

@@ -5,23 +5,21 @@
  * node that joined from outside the plan is reported and forgotten.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
     valkeySlotsProvider,
     ValkeySlotsOutputs,
 } from "../../components/valkey/bootstrap/provider";
 import {
-    ClusterServers,
     killServer,
     rawCommand,
     restartServer,
     sleep,
-    startClusterServers,
     startServer,
     stopServer,
     zoneAddress,
 } from "../helpers/servers";
-import { assertHealthy, NODE_TIMEOUT_MS, run } from "./bootstrapSupport";
+import { assertHealthy, NODE_TIMEOUT_MS, run, serversForSuite } from "./bootstrapSupport";
 
 /** This file's ports: 24900-25199 (cluster bus +10000). */
 const BASE_PORT = 24900;
@@ -35,16 +33,9 @@ async function waitFor(what: string, ms: number, check: () => Promise<boolean>):
 }
 
 describe("slot bootstrap: heal", { timeout: 240_000 }, () => {
-    let servers: ClusterServers;
-    before(async () => {
-        servers = await startClusterServers({
-            perZone: 2,
-            basePort: BASE_PORT,
-            nodeTimeoutMs: NODE_TIMEOUT_MS,
-        });
-    });
-    after(async () => {
-        await servers?.stopAll();
+    const servers = serversForSuite({
+        perZone: 2,
+        basePort: BASE_PORT,
     });
 
     const inputs = () => ({

@@ -9,11 +9,11 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { apply, valkeySlotsProvider } from "../../components/valkey/bootstrap/provider";
-import { ClusterServers, rawCommand, startClusterServers } from "../helpers/servers";
-import { assertHealthy, collector, NODE_TIMEOUT_MS } from "./bootstrapSupport";
+import { rawCommand } from "../helpers/servers";
+import { assertHealthy, collector, NODE_TIMEOUT_MS, serversForSuite } from "./bootstrapSupport";
 
 /** This file's ports: 25200-25499 (cluster bus +10000). */
 const BASE_PORT = 25200;
@@ -68,17 +68,10 @@ async function inHost(
 }
 
 describe("slot bootstrap: the dynamic provider", { timeout: 240_000 }, () => {
-    let servers: ClusterServers;
-    before(async () => {
-        servers = await startClusterServers({
-            perZone: 2,
-            basePort: BASE_PORT,
-            nodeTimeoutMs: NODE_TIMEOUT_MS,
-            password: PASSWORD,
-        });
-    });
-    after(async () => {
-        await servers?.stopAll();
+    const servers = serversForSuite({
+        perZone: 2,
+        basePort: BASE_PORT,
+        password: PASSWORD,
     });
 
     it("runs serialized in a plain node process: check, create, diff, read, delete", async () => {

@@ -4,10 +4,10 @@
  * hand are completed too. No key is lost.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Interrupted } from "../../components/valkey/bootstrap/execute";
 import { keySlot } from "../../components/valkey/bootstrap/slots";
-import { ClusterServers, rawCommand, startClusterServers } from "../helpers/servers";
+import { rawCommand } from "../helpers/servers";
 import {
     assertHealthy,
     assertKeys,
@@ -18,6 +18,7 @@ import {
     NODE_TIMEOUT_MS,
     resetAll,
     run,
+    serversForSuite,
 } from "./bootstrapSupport";
 
 /** This file's ports: 24300-24599 (cluster bus +10000). */
@@ -46,17 +47,10 @@ async function nodeTimeouts(nodes: { host: string; port: number }[]): Promise<nu
 }
 
 describe("slot bootstrap: resume", { timeout: 300_000 }, () => {
-    let servers: ClusterServers;
-    before(async () => {
-        // 4 per zone: 5 shards x 1 replica need up to 4 in one zone.
-        servers = await startClusterServers({
-            perZone: 4,
-            basePort: BASE_PORT,
-            nodeTimeoutMs: NODE_TIMEOUT_MS,
-        });
-    });
-    after(async () => {
-        await servers?.stopAll();
+    // 4 per zone: 5 shards x 1 replica need up to 4 in one zone.
+    const servers = serversForSuite({
+        perZone: 4,
+        basePort: BASE_PORT,
     });
 
     // Each stop leaves a different state: nothing done; epochs set on some nodes; slots on some primaries; nodes

@@ -4,9 +4,9 @@
  * scale-in the remaining primaries have no memory for is refused before anything moves.
  */
 import * as assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { BootstrapError } from "../../components/valkey/bootstrap/execute";
-import { ClusterServers, rawCommand, startClusterServers } from "../helpers/servers";
+import { rawCommand } from "../helpers/servers";
 import {
     assertHealthy,
     assertKeys,
@@ -16,9 +16,9 @@ import {
     fingerprint,
     keysOnPrimaries,
     members,
-    NODE_TIMEOUT_MS,
     resetAll,
     run,
+    serversForSuite,
 } from "./bootstrapSupport";
 
 /** This file's ports: 24600-24899 (cluster bus +10000). */
@@ -92,16 +92,9 @@ function traffic(client: ReturnType<typeof clusterClient>, keys: number) {
 }
 
 describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
-    let servers: ClusterServers;
-    before(async () => {
-        servers = await startClusterServers({
-            perZone: 4,
-            basePort: BASE_PORT,
-            nodeTimeoutMs: NODE_TIMEOUT_MS,
-        });
-    });
-    after(async () => {
-        await servers?.stopAll();
+    const servers = serversForSuite({
+        perZone: 4,
+        basePort: BASE_PORT,
     });
 
     it("scales 3 -> 5 -> 3 shards under a concurrent writer and reader: every key keeps its last value", async () => {

@@ -4,6 +4,7 @@
  * through a cluster-aware client.
  */
 import * as assert from "node:assert/strict";
+import { after, before } from "node:test";
 import {
     reconcile,
     ReconcileOptions,
@@ -11,10 +12,46 @@ import {
 } from "../../components/valkey/bootstrap/execute";
 import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
 import { directTransport } from "../../components/valkey/bootstrap/transport";
-import { clusterCheck, rawCommand, replicasLinked } from "../helpers/servers";
+import {
+    ClusterServers,
+    ClusterServersOptions,
+    clusterCheck,
+    rawCommand,
+    replicasLinked,
+    startClusterServers,
+} from "../helpers/servers";
 
 /** Node timeout of the test servers: small, so failure detection and rejoin delays stay short. */
 export const NODE_TIMEOUT_MS = 1000;
+
+/**
+ * A test file's servers: started before its tests (with this suite's node timeout unless given) and stopped
+ * after them. Call it inside `describe`; use the result inside the tests.
+ */
+export function serversForSuite(
+    options: Omit<ClusterServersOptions, "nodeTimeoutMs"> & { nodeTimeoutMs?: number },
+): ClusterServers {
+    let set: ClusterServers | undefined;
+    before(async () => {
+        set = await startClusterServers({ nodeTimeoutMs: NODE_TIMEOUT_MS, ...options });
+    });
+    after(async () => {
+        await set?.stopAll();
+    });
+    const started = (): ClusterServers => {
+        if (!set) throw new Error("the suite's servers are not started yet");
+        return set;
+    };
+    return {
+        get servers() {
+            return started().servers;
+        },
+        nodes: () => started().nodes(),
+        server: (id) => started().server(id),
+        grow: (perZone) => started().grow(perZone),
+        stopAll: () => started().stopAll(),
+    };
+}
 
 /** The nodes that have a role with `shards` x `replicasPerShard` (the cluster members once converged). */
 export function members(nodes: NodeSpec[], shards: number, replicasPerShard: number): NodeSpec[] {
