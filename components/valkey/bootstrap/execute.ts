@@ -513,18 +513,23 @@ async function moveBatch(
         if (bad) run.fail(what, node, bad.error);
     };
 
-    run.checkpoint("migrate:importing");
-    check(
-        await dst.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "IMPORTING", fromVid])),
-        "CLUSTER SETSLOT IMPORTING",
-        to,
-    );
-    run.checkpoint("migrate:migrating");
-    check(
-        await src.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "MIGRATING", toVid])),
-        "CLUSTER SETSLOT MIGRATING",
-        from,
-    );
+    // CLUSTER SETSLOT <slot> <state...> for every slot of the batch, in one pipeline on one node.
+    const setSlots = async (
+        point: string,
+        client: NodeClient,
+        node: string,
+        ...state: Arg[]
+    ): Promise<void> => {
+        run.checkpoint(point);
+        check(
+            await client.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, ...state])),
+            `CLUSTER SETSLOT ${state[0]}`,
+            node,
+        );
+    };
+
+    await setSlots("migrate:importing", dst, to, "IMPORTING", fromVid);
+    await setSlots("migrate:migrating", src, from, "MIGRATING", toVid);
 
     let pending = slots;
     let attempts = 0;
@@ -573,18 +578,8 @@ async function moveBatch(
     }
 
     // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
-    run.checkpoint("migrate:node-target");
-    check(
-        await dst.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid])),
-        "CLUSTER SETSLOT NODE",
-        to,
-    );
-    run.checkpoint("migrate:node-source");
-    check(
-        await src.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid])),
-        "CLUSTER SETSLOT NODE",
-        from,
-    );
+    await setSlots("migrate:node-target", dst, to, "NODE", toVid);
+    await setSlots("migrate:node-source", src, from, "NODE", toVid);
     run.checkpoint("migrate:node-others");
     await Promise.all(
         primaries
