@@ -105,9 +105,12 @@ export function cliBinary(): string {
     return process.env.VALKEY_CLI || (onPath("valkey-cli") ? "valkey-cli" : "redis-cli");
 }
 
-/** The loopback address of a simulated zone: zone index 0 -> 127.0.1.1, 1 -> 127.0.2.1, ... */
-export function zoneAddress(zoneIndex: number): string {
-    return `127.0.${zoneIndex + 1}.1`;
+/**
+ * A loopback address of a simulated zone: zone index 0 -> 127.0.1.1, 1 -> 127.0.2.1, ...; `hostIndex` k gives the
+ * zone's (k+1)-th address (127.0.1.2, ...).
+ */
+export function zoneAddress(zoneIndex: number, hostIndex = 0): string {
+    return `127.0.${zoneIndex + 1}.${hostIndex + 1}`;
 }
 
 /** The name of a simulated zone: 0 -> zone-a, 1 -> zone-b, ... */
@@ -328,9 +331,7 @@ export async function startClusterServers(options: ClusterServersOptions): Promi
                 order.push(id);
                 starts.push(
                     startServer({
-                        host: options.addressPerServer
-                            ? `127.0.${z + 1}.${ordinal + 1}`
-                            : zoneAddress(z),
+                        host: zoneAddress(z, options.addressPerServer ? ordinal : 0),
                         port: options.basePort + z * 100 + ordinal,
                         nodeTimeoutMs: options.nodeTimeoutMs,
                         password: options.password,
