@@ -390,7 +390,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
             : cloud === "azure"
               ? ["1", "2", "3"]
               : cloud === "aws"
-                ? ["a", "b", "c"].map((s) => `${aws.region}${s}`)
+                ? awsDefaultZones(aws.region)
                 : ["zone-a", "zone-b", "zone-c"];
     const zones = r.stringList("zones", defaultZones);
     const minZones = prod ? 3 : 2;
@@ -624,11 +624,16 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
 }
 
 /** Validates the AWS-only settings (cloud: aws): network plan, names, pinned versions, node types, volume floor. */
+/** The default AWS zones: the first three availability zones of the region. */
+function awsDefaultZones(region: string): string[] {
+    return ["a", "b", "c"].map((letter) => `${region}${letter}`);
+}
+
 function validateAws(r: Reader, aws: AwsSettings, zones: string[], volumeSize: string, volumeBytes: number): void {
     // Subnets, node pools and the pods' zone pinning all use availability zone names of the region.
     const badZones = zones.filter((z) => !(z.startsWith(aws.region) && /^[a-z]$/.test(z.slice(aws.region.length))));
     if (badZones.length > 0) {
-        r.fail("zones", `got ${json(zones)}; on AWS the zones are availability zone names of aws.region ${json(aws.region)} (${badZones.map((z) => json(z)).join(", ")} ${badZones.length === 1 ? "is" : "are"} not). Use e.g. ${json(["a", "b", "c"].map((x) => aws.region + x))}.`);
+        r.fail("zones", `got ${json(zones)}; on AWS the zones are availability zone names of aws.region ${json(aws.region)} (${badZones.map((z) => json(z)).join(", ")} ${badZones.length === 1 ? "is" : "are"} not). Use e.g. ${json(awsDefaultZones(aws.region))}.`);
     }
     const planProblem = subnetPlanProblem(aws.vpcCidr, zones.length);
     if (planProblem) {
