@@ -22,7 +22,13 @@ die() {
 command -v node >/dev/null 2>&1 || die "node is not on PATH; install Node.js >= 20."
 command -v npm >/dev/null 2>&1 || die "npm is not on PATH; it comes with Node.js."
 
-# 1. npm packages. node_modules is stale when npm's own record of what it installed
+# 1. The server: valkey-server 8 from bookworm-backports (the script stops with the exact commands when it cannot
+#    install as this user). A stack that names another server (valkey:local.serverBinary) keeps it.
+if ! command -v valkey-server >/dev/null 2>&1; then
+    INSTALL_SERVERS_SKIP_REDIS=1 bash "$ROOT/scripts/install-servers.sh"
+fi
+
+# 2. npm packages. node_modules is stale when npm's own record of what it installed
 #    (node_modules/.package-lock.json) disagrees with package-lock.json, or a package folder is gone.
 node_modules_problem() {
     node -e '
@@ -61,25 +67,20 @@ else
     say "node_modules matches package-lock.json"
 fi
 
-# 2. The Pulumi engine (a no-op once built), then its environment: PATH, PULUMI_HOME, a file backend in .pulumi/.
+# 3. The Pulumi engine (a no-op once built), then its environment: PATH, PULUMI_HOME, a file backend in .pulumi/.
 bash "$ROOT/scripts/toolchain/install.sh"
 # shellcheck source=toolchain/env.sh
 . "$ROOT/scripts/toolchain/env.sh"
 
-if ! command -v valkey-server >/dev/null 2>&1 && ! command -v redis-server >/dev/null 2>&1; then
-    printf 'WARNING: neither valkey-server nor redis-server is on PATH; the local stack needs one of them\n' >&2
-    printf '         (e.g. apt-get install redis-server), or set valkey:local.serverBinary to its path.\n' >&2
-fi
-
-# 3. The stack: selected when it exists, created otherwise.
+# 4. The stack: selected when it exists, created otherwise.
 say "pulumi stack select $STACK"
 pulumi stack select "$STACK" --create --non-interactive
 
-# 4. Up.
+# 5. Up.
 say "pulumi up -s $STACK"
 pulumi up -s "$STACK" --yes "$@"
 
-# 5. Where to connect.
+# 6. Where to connect.
 say "endpoints of the $STACK stack"
 pulumi stack output -s "$STACK" --json | node -e '
     let text = "";

@@ -8,8 +8,8 @@
  * is set): with protected mode on, replicas on 127.0.2.1 never sync while `redis-cli --cluster check` still
  * prints all OK.
  *
- * The binary is `$VALKEY_SERVER` when set, else `valkey-server` when on PATH, else `redis-server`
- * (Debian's 7.0). Servers are stopped by `stop()`/`stopAll()`, and killed on process exit as a last resort.
+ * The binary is `$VALKEY_SERVER` when set (`redis-server` runs the suites on Redis 7), else `valkey-server`.
+ * Servers are stopped by `stop()`/`stopAll()`, and killed on process exit as a last resort.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -92,17 +92,29 @@ function onPath(bin: string): boolean {
 
 let binaryCache: string | undefined;
 
-/** The server binary: `$VALKEY_SERVER`, else `valkey-server` on PATH, else `redis-server`. */
+/**
+ * The server binary: `$VALKEY_SERVER` when set (e.g. `redis-server` for Redis 7), else `valkey-server`, which
+ * must be on PATH: the tests never fall back to another server silently.
+ */
 export function serverBinary(): string {
     if (binaryCache) return binaryCache;
-    binaryCache =
-        process.env.VALKEY_SERVER || (onPath("valkey-server") ? "valkey-server" : "redis-server");
+    const chosen = process.env.VALKEY_SERVER || "valkey-server";
+    if (!chosen.includes("/") && !onPath(chosen)) {
+        throw new Error(
+            `${chosen} is not on PATH. Install the servers with 'bash scripts/install-servers.sh' (valkey-server 8 from bookworm-backports, redis-server 7), or set VALKEY_SERVER to a server binary.`,
+        );
+    }
+    binaryCache = chosen;
     return binaryCache;
 }
 
-/** The CLI used as the independent judge: `valkey-cli` when on PATH, else `redis-cli`. */
+/**
+ * The CLI used as the independent judge: `$VALKEY_CLI` when set, else the server's own (`redis-cli` for a Redis
+ * server, `valkey-cli` otherwise).
+ */
 export function cliBinary(): string {
-    return process.env.VALKEY_CLI || (onPath("valkey-cli") ? "valkey-cli" : "redis-cli");
+    if (process.env.VALKEY_CLI) return process.env.VALKEY_CLI;
+    return path.basename(serverBinary()).startsWith("redis") ? "redis-cli" : "valkey-cli";
 }
 
 /**
