@@ -92,7 +92,16 @@ export type Step =
     | { kind: "replicate"; node: string; primary: string }
     | { kind: "failover"; node: string }
     | { kind: "setSlotNode"; node: string; slot: number; owner: string }
-    | { kind: "stable"; node: string; slot: number }
+    | {
+          kind: "stable";
+          node: string;
+          slot: number;
+          /**
+           * Sent to a primary with no open state for the slot, to clear a replica's stale one: Valkey 8 replicates
+           * SETSLOT to replicas and refuses it on a replica itself. Nothing changes on the primary.
+           */
+          forReplica?: string;
+      }
     | { kind: "migrate"; moves: SlotMove[] }
     | { kind: "reset"; node: string }
     | { kind: "forget"; node: string; forget: string; label: string };
@@ -149,6 +158,18 @@ export interface ObservedShard {
     /** Input ids of the shard's nodes replicating `primary`. */
     replicas: string[];
     slots: SlotRange[];
+}
+
+/**
+ * The servers' configured cluster-node-timeout, for callers that do not pass it: the largest that any reachable
+ * node reports. A bootstrap only ever lowers it for a while (a pulse), and never on every node at once (at most
+ * half the primaries hold a short one), so the largest is the configured one; undefined when no node answered.
+ */
+export function configuredNodeTimeout(observation: Observation): number | undefined {
+    const seen = observation.nodes
+        .filter((n) => n.reachable && Number.isFinite(n.nodeTimeoutMs) && n.nodeTimeoutMs! > 0)
+        .map((n) => n.nodeTimeoutMs!);
+    return seen.length > 0 ? Math.max(...seen) : undefined;
 }
 
 /** The slot count as a local constant: hot loops read it 16384 times per node. */
@@ -822,13 +843,31 @@ function openSlotSteps(c: Cluster): Step[][] {
     const fix: Step[] = [];
     const primaryOk = (n: PlannedNode | undefined): n is PlannedNode =>
         n !== undefined && c.reachable(n.id) && c.self(n.id)!.master;
+    const ownerOf = (slot: number): PlannedNode | undefined => {
+        const v = c.owner[slot];
+        return v ? c.byVid.get(v) : undefined;
+    };
     for (const n of c.nodes) {
         const me = c.reachable(n.id) ? c.self(n.id) : undefined;
         if (!me) continue;
-        const ownerOf = (slot: number): PlannedNode | undefined => {
-            const v = c.owner[slot];
-            return v ? c.byVid.get(v) : undefined;
-        };
+        if (!me.master) {
+            // Valkey 8 replicates the slot states to replicas and refuses SETSLOT on them: a replica's open slot
+            // follows its primary's. One the primary no longer has (it was a primary itself when the slot
+            // opened, or the primary's SETSLOT is still on its way) is cleared by a SETSLOT STABLE on the primary,
+            // which changes nothing there and reaches the replica through replication.
+            const primary = me.masterId ? c.byVid.get(me.masterId) : undefined;
+            if (!primaryOk(primary)) continue;
+            const pm = c.self(primary.id)!;
+            const open = new Set([...pm.importing, ...pm.migrating].map((x) => x.slot));
+            for (const { slot } of [...me.importing, ...me.migrating]) {
+                const dup = fix.some(
+                    (f) => f.kind === "stable" && f.node === primary.id && f.slot === slot,
+                );
+                if (!open.has(slot) && !dup)
+                    fix.push({ kind: "stable", node: primary.id, slot, forReplica: n.id });
+            }
+            continue;
+        }
         for (const { slot, from } of me.importing) {
             const owner = ownerOf(slot);
             const source = c.byVid.get(from);

@@ -40,7 +40,11 @@ interface FakeNode {
     timeout: number;
 }
 
-/** An in-memory cluster: one truth for slot owners and keys (instant gossip), per-node acquaintance. */
+/**
+ * An in-memory cluster: one truth for slot owners and keys (instant gossip), per-node acquaintance. With
+ * `valkey8`, slot states behave as on Valkey 8: replicas hold a copy of their primary's importing/migrating states
+ * (SETSLOT is replicated) and refuse SETSLOT themselves; a failover keeps both sides' copies.
+ */
 class Fake {
     readonly nodes: FakeNode[];
     readonly owner: (string | undefined)[] = new Array(SLOT_COUNT).fill(undefined);
@@ -49,7 +53,10 @@ class Fake {
     private retired = new Map<string, NodeSpec>();
     private seq = 0;
 
-    constructor(specs: NodeSpec[]) {
+    constructor(
+        specs: NodeSpec[],
+        readonly valkey8 = false,
+    ) {
         this.nodes = specs.map((spec) => ({
             spec,
             up: true,
@@ -73,6 +80,16 @@ class Fake {
 
     byVid(vid: string): FakeNode | undefined {
         return this.nodes.find((n) => n.vid === vid);
+    }
+
+    /** Valkey 8 replication of a primary's slot states to its replicas. */
+    mirror(primary: FakeNode): void {
+        if (!this.valkey8) return;
+        for (const r of this.nodes) {
+            if (r.masterVid !== primary.vid) continue;
+            r.importing = new Map(primary.importing);
+            r.migrating = new Map(primary.migrating);
+        }
     }
 
     keysOf(vid: string): number {
@@ -256,9 +273,16 @@ class Fake {
                 node!.epoch = Math.max(...this.nodes.map((n) => n.epoch)) + 1;
                 old.master = false;
                 old.masterVid = node!.vid;
+                // Redis 7 closes a demoted primary's open slots; Valkey 8 keeps them (its new primary has the same).
+                if (!this.valkey8) {
+                    old.importing.clear();
+                    old.migrating.clear();
+                }
                 return;
             }
             case "setSlotNode": {
+                if (this.valkey8 && !node!.master)
+                    throw new Error("ERR Please use SETSLOT only with masters.");
                 const target = this.byId(step.owner);
                 if (
                     this.owner[step.slot] === node!.vid &&
@@ -273,11 +297,16 @@ class Fake {
                 node!.importing.delete(step.slot);
                 node!.migrating.delete(step.slot);
                 target.importing.delete(step.slot);
+                this.mirror(node!);
+                this.mirror(target);
                 return;
             }
             case "stable":
+                if (this.valkey8 && !node!.master)
+                    throw new Error("ERR Please use SETSLOT only with masters.");
                 node!.importing.delete(step.slot);
                 node!.migrating.delete(step.slot);
+                this.mirror(node!);
                 return;
             case "migrate":
                 for (const m of step.moves) {
@@ -290,6 +319,8 @@ class Fake {
                     this.owner[m.slot] = to.vid;
                     from.migrating.delete(m.slot);
                     to.importing.delete(m.slot);
+                    this.mirror(from);
+                    this.mirror(to);
                 }
                 return;
             case "reset": {
@@ -327,6 +358,8 @@ class Fake {
         if (owner === to || !to.master) return;
         to.importing.set(slot, owner.vid);
         owner.migrating.set(slot, to.vid);
+        this.mirror(to);
+        this.mirror(owner);
         const m = this.keys.get(slot);
         const k = m?.get(owner.vid) ?? 0;
         if (m && k > 1) {
@@ -478,34 +511,49 @@ describe("plan (in-memory cluster)", () => {
         );
     });
 
-    it("finishes moves left half done (importing/migrating, keys split) and restores the planned placement", () => {
-        fc.assert(
-            fc.property(
-                fc.constantFrom(3, 5, 6),
-                fc.integer({ min: 1, max: 2 }),
-                fc.array(fc.nat(SLOT_COUNT - 1), { minLength: 1, maxLength: 20 }),
-                (shards, replicas, slots) => {
-                    const fake = new Fake(specs(needPerZone(shards, replicas)));
-                    const desired = desiredTopology({
-                        shards,
-                        replicasPerShard: replicas,
-                        nodes: fake.nodes.map((n) => n.spec),
-                    });
-                    converge(fake, desired);
-                    fake.seedKeys(5000, Math.random);
-                    const primaries = desired.plannedShards.map((s) => fake.byId(s.primary));
-                    slots.forEach((slot, i) =>
-                        fake.halfMove(slot, primaries[i % primaries.length]),
-                    );
-                    // A failover moved shard 0's primary role to its replica.
-                    fake.apply({ kind: "failover", node: desired.plannedShards[0].replicas[0] });
-                    converge(fake, desired);
-                    assertConverged(fake, desired, 5000);
-                },
-            ),
-            { numRuns: 30 },
-        );
-    });
+    // Valkey 8: the replicas hold copies of the slot states, the failover's new primary keeps its copy and the old
+    // one (now a replica) keeps a stale one; SETSLOT to a replica is refused.
+    for (const valkey8 of [false, true])
+        it(`finishes moves left half done (importing/migrating, keys split) and restores the planned placement${valkey8 ? " (Valkey 8 slot states on replicas)" : ""}`, () => {
+            fc.assert(
+                fc.property(
+                    fc.constantFrom(3, 5, 6),
+                    fc.integer({ min: 1, max: 2 }),
+                    fc.array(fc.nat(SLOT_COUNT - 1), { minLength: 1, maxLength: 20 }),
+                    (shards, replicas, slots) => {
+                        const fake = new Fake(specs(needPerZone(shards, replicas)), valkey8);
+                        const desired = desiredTopology({
+                            shards,
+                            replicasPerShard: replicas,
+                            nodes: fake.nodes.map((n) => n.spec),
+                        });
+                        converge(fake, desired);
+                        fake.seedKeys(5000, Math.random);
+                        const primaries = desired.plannedShards.map((s) => fake.byId(s.primary));
+                        slots.forEach((slot, i) =>
+                            fake.halfMove(slot, primaries[i % primaries.length]),
+                        );
+                        // A failover moved shard 0's primary role to its replica.
+                        fake.apply({
+                            kind: "failover",
+                            node: desired.plannedShards[0].replicas[0],
+                        });
+                        if (valkey8) {
+                            // A replica with a state its primary no longer has (it was a primary when the slot
+                            // opened, or its primary's SETSLOT has not reached it yet).
+                            const r = fake.byId(desired.plannedShards[1].replicas[0]);
+                            r.importing.set(
+                                slots[0],
+                                fake.byId(desired.plannedShards[2].primary).vid,
+                            );
+                        }
+                        converge(fake, desired);
+                        assertConverged(fake, desired, 5000);
+                    },
+                ),
+                { numRuns: 30 },
+            );
+        });
 });
 
 describe("plan: node-timeout pulses", () => {
