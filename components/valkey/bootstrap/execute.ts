@@ -9,6 +9,7 @@
  */
 import { parseClusterNodes, parseInfo } from "./parse";
 import {
+    configuredNodeTimeout,
     NodeObservation,
     Observation,
     ObservedShard,
@@ -27,7 +28,10 @@ export interface ReconcileOptions {
     transport: Transport;
     /** The nodes' password (MIGRATE authenticates to the target with it). */
     password?: string;
-    /** The configured cluster-node-timeout, restored after a fast bootstrap. */
+    /**
+     * The configured cluster-node-timeout, restored after a fast bootstrap. Default: read from the servers
+     * (`configuredNodeTimeout`).
+     */
     nodeTimeoutMs?: number;
     /** Short node timeout of a pulse (see plan.ts). Default 500. */
     fastNodeTimeoutMs?: number;
@@ -43,6 +47,12 @@ export interface ReconcileOptions {
     pollMs?: number;
     /** Slots per pipelined migration batch. Default 128. */
     slotsPerBatch?: number;
+    /**
+     * Connections per node for the CLUSTER SETSLOT steps of a slot move. Valkey 8 holds each SETSLOT until the
+     * node's replicas acknowledge it, so one connection moves one slot per replica round trip; over several, one
+     * round trip acknowledges them all. Default 16.
+     */
+    connectionsPerNode?: number;
     /** Keys per GETKEYSINSLOT / MIGRATE. Default 1000. */
     keysPerCall?: number;
     /** MIGRATE timeout, ms. Default 10000. */
@@ -244,6 +254,14 @@ class Run {
         return this.o.transport.client(this.byId.get(id)!);
     }
 
+    /** Up to `connectionsPerNode` connections to a node (one when the transport has no pool). */
+    async clients(id: string): Promise<NodeClient[]> {
+        const t = this.o.transport;
+        const node = this.byId.get(id)!;
+        if (!t.clients) return [await t.client(node)];
+        return t.clients(node, Math.max(1, this.o.connectionsPerNode ?? 64));
+    }
+
     fail(step: string, node: string, e: unknown): never {
         if (e instanceof Interrupted || e instanceof BootstrapError || e instanceof StepError)
             throw e;
@@ -412,7 +430,7 @@ async function pulse(
 /** Rolling a slot back to stable on a node that holds keys in it would hide those keys: refuse. */
 async function checkStableIsSafe(client: NodeClient, steps: Step[], run: Run): Promise<void> {
     for (const s of steps) {
-        if (s.kind !== "stable") continue;
+        if (s.kind !== "stable" || s.forReplica) continue;
         const n = Number(await client.call(["CLUSTER", "COUNTKEYSINSLOT", s.slot]));
         if (n > 0) {
             throw new BootstrapError(
@@ -491,8 +509,38 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
             }
         }),
     );
+    await tellOthers(moves, primaries, run);
     progress(true);
 }
+
+/**
+ * Sends `CLUSTER SETSLOT <slot> ...state` for every slot over the node's connections, pipelined on each: Valkey 8
+ * answers each SETSLOT only once the node's replicas have it, so the connections' commands wait for the same
+ * acknowledgement rounds instead of one round each. One result per slot, in order.
+ */
+async function setSlots(
+    run: Run,
+    node: string,
+    slots: number[],
+    state: Arg[],
+): Promise<{ error?: Error; value?: unknown }[]> {
+    const pool = await run.clients(node);
+    const groups: number[][] = pool.map(() => []);
+    slots.forEach((s, i) => groups[i % pool.length].push(s));
+    const replies = await Promise.all(
+        groups.map((g, i) => pool[i].pipeline(g.map((s) => ["CLUSTER", "SETSLOT", s, ...state]))),
+    );
+    const out: { error?: Error; value?: unknown }[] = new Array(slots.length);
+    groups.forEach((g, i) => g.forEach((_, j) => (out[j * pool.length + i] = replies[i][j])));
+    return out;
+}
+
+/**
+ * A SETSLOT NODE on the source that failed because the source is a replica now: it learnt from the target (whose
+ * SETSLOT NODE came first and bumped its epoch) that it lost its last slot, and followed it (Valkey 8 unblocks the
+ * waiting SETSLOT with "UNBLOCKED ... instance state changed"; a later one is refused "only with masters").
+ */
+const SOURCE_DEMOTED = /UNBLOCKED|only with masters/;
 
 async function moveBatch(
     from: string,
@@ -502,7 +550,6 @@ async function moveBatch(
     run: Run,
 ): Promise<void> {
     const src = await run.client(from);
-    const dst = await run.client(to);
     const fromVid = run.vid(from);
     const toVid = run.vid(to);
     const target = run.byId.get(to)!;
@@ -512,24 +559,18 @@ async function moveBatch(
         const bad = res.find((r) => r.error);
         if (bad) run.fail(what, node, bad.error);
     };
-
-    // CLUSTER SETSLOT <slot> <state...> for every slot of the batch, in one pipeline on one node.
-    const setSlots = async (
-        point: string,
-        client: NodeClient,
-        node: string,
-        ...state: Arg[]
-    ): Promise<void> => {
+    const phase = async (point: string, node: string, state: Arg[], ok?: RegExp) => {
         run.checkpoint(point);
+        const res = await setSlots(run, node, slots, state);
         check(
-            await client.pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, ...state])),
+            res.filter((r) => !(ok && r.error && ok.test(r.error.message))),
             `CLUSTER SETSLOT ${state[0]}`,
             node,
         );
     };
 
-    await setSlots("migrate:importing", dst, to, "IMPORTING", fromVid);
-    await setSlots("migrate:migrating", src, from, "MIGRATING", toVid);
+    await phase("migrate:importing", to, ["IMPORTING", fromVid]);
+    await phase("migrate:migrating", from, ["MIGRATING", toVid]);
 
     let pending = slots;
     let attempts = 0;
@@ -578,22 +619,29 @@ async function moveBatch(
     }
 
     // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
-    await setSlots("migrate:node-target", dst, to, "NODE", toVid);
-    await setSlots("migrate:node-source", src, from, "NODE", toVid);
+    await phase("migrate:node-target", to, ["NODE", toVid]);
+    await phase("migrate:node-source", from, ["NODE", toVid], SOURCE_DEMOTED);
+    // The other primaries are told at the end of the move (`tellOthers`): the target's SETSLOT NODE bumped its
+    // epoch and broadcast the new owner already, so this is a confirmation, kept off the moves' critical path.
     run.checkpoint("migrate:node-others");
-    await Promise.all(
-        primaries
-            .filter((id) => id !== from && id !== to)
-            .map(async (id) => {
-                const c = await run.client(id).catch(() => undefined);
-                if (!c) return;
-                // Best effort: a primary that misses it learns the new owner by gossip (the target bumped its epoch).
-                await c
-                    .pipeline(slots.map((s) => ["CLUSTER", "SETSLOT", s, "NODE", toVid]))
-                    .catch(() => undefined);
-            }),
-    );
     run.moved.slots += slots.length;
+}
+
+/**
+ * SETSLOT NODE for every moved slot on every other primary, best effort: a primary that misses it learns the new
+ * owner by gossip (the target bumped its epoch).
+ */
+async function tellOthers(moves: SlotMove[], primaries: string[], run: Run): Promise<void> {
+    await Promise.all(
+        primaries.map(async (id) => {
+            const mine = moves.filter((m) => m.from !== id && m.to !== id);
+            const byTarget = new Map<string, number[]>();
+            for (const m of mine) append(byTarget, m.to, m.slot);
+            for (const [to, slots] of byTarget) {
+                await setSlots(run, id, slots, ["NODE", run.vid(to)]).catch(() => undefined);
+            }
+        }),
+    );
 }
 
 /**
@@ -605,14 +653,17 @@ export async function reconcile(
     desired: DesiredTopology,
     options: ReconcileOptions,
 ): Promise<ReconcileResult> {
-    const run = new Run(desired, options);
+    // The configured node timeout, when the caller does not give it, is what the servers say (see
+    // `configuredNodeTimeout`): the fast formation and the timeout restore then work the same for any caller.
+    const o: ReconcileOptions = { ...options };
+    const run = new Run(desired, o);
     const planOptions: PlanOptions = {
-        nodeTimeoutMs: options.nodeTimeoutMs,
-        fastNodeTimeoutMs: options.fastNodeTimeoutMs,
-        maxmemoryBytes: options.maxmemoryBytes,
+        nodeTimeoutMs: o.nodeTimeoutMs,
+        fastNodeTimeoutMs: o.fastNodeTimeoutMs,
+        maxmemoryBytes: o.maxmemoryBytes,
     };
-    const waitBound =
-        options.waitTimeoutMs ?? Math.max(30_000, 15 * (options.nodeTimeoutMs ?? 2000));
+    const waitBound = (): number =>
+        o.waitTimeoutMs ?? Math.max(30_000, 15 * (o.nodeTimeoutMs ?? 2000));
     const pollMs = options.pollMs ?? 25;
     let waitingSince = Date.now();
     let lastWait = "";
@@ -621,10 +672,17 @@ export async function reconcile(
     let unreachableSince = Date.now();
     let unreachableLogged = false;
     let roundMs = 0;
+    let confirming = false;
     for (let round = 0; round < 10_000; round++) {
         const roundStart = Date.now();
         const observation = await observe(desired, options.transport, options.password);
         run.remember(observation);
+        if (o.nodeTimeoutMs === undefined) {
+            o.nodeTimeoutMs = configuredNodeTimeout(observation);
+            planOptions.nodeTimeoutMs = o.nodeTimeoutMs;
+            if (o.nodeTimeoutMs !== undefined)
+                run.log(`cluster-node-timeout: ${o.nodeTimeoutMs} ms (read from the servers)`);
+        }
         const p = plan(observation, desired, planOptions);
         if (
             p.phase === "blocked" &&
@@ -648,6 +706,15 @@ export async function reconcile(
                 p.problems.map((x) => redact(x, options.password)),
             );
         }
+        if (p.phase === "done" && actions > 0 && !confirming) {
+            // Once more before saying so: on Valkey 8 a replica applies a replicated SETSLOT NODE before it has
+            // heard of the new owner's epoch, and a ping its primary sent before the move can still flip the slot
+            // back for a moment (seen as "Nodes don't agree" right after a move).
+            confirming = true;
+            await sleep(Math.max(pollMs, 50));
+            continue;
+        }
+        confirming = false;
         if (p.phase === "done") {
             if (actions > 0)
                 run.log(
@@ -666,10 +733,10 @@ export async function reconcile(
             const what = `${p.phase}: waiting for ${p.wait.reason}`;
             if (what !== lastWait) run.log(what);
             lastWait = what;
-            if (Date.now() - waitingSince > waitBound) {
+            if (Date.now() - waitingSince > waitBound()) {
                 throw new BootstrapError(
                     redact(
-                        `The cluster did not converge within ${Math.round(waitBound / 1000)} s: waiting for ${p.wait.reason} (nodes: ${p.wait.nodes.join(", ")}).`,
+                        `The cluster did not converge within ${Math.round(waitBound() / 1000)} s: waiting for ${p.wait.reason} (nodes: ${p.wait.nodes.join(", ")}).`,
                         options.password,
                     ),
                 );

@@ -24,6 +24,12 @@ export interface NodeClient {
 /** Hands out connections to nodes. */
 export interface Transport {
     client(node: NodeSpec): Promise<NodeClient>;
+    /**
+     * `count` connections to one node (the first is `client(node)`'s), kept for reuse. Commands that block until
+     * the node's replicas acknowledge them (Valkey 8's CLUSTER SETSLOT) run one at a time per connection; spread
+     * over several connections, one acknowledgement round covers them all. Default: `client(node)` only.
+     */
+    clients?(node: NodeSpec, count: number): Promise<NodeClient[]>;
     /** Closes every connection (and port-forward). */
     close(): Promise<void>;
 }
@@ -54,7 +60,7 @@ interface RedisLike {
     on(event: string, fn: (...a: unknown[]) => void): void;
 }
 
-/** A transport that connects to each node's address with iovalkey (one connection per node, reused). */
+/** A transport that connects to each node's address with iovalkey (one connection per node, more on request; reused). */
 export function directTransport(options: DirectTransportOptions = {}): Transport {
     const Redis = require("iovalkey") as new (opts: Record<string, unknown>) => RedisLike;
     const clients = new Map<string, { addr: string; redis: RedisLike }>();
@@ -72,51 +78,93 @@ export function directTransport(options: DirectTransportOptions = {}): Transport
             return res.map(([error, value]) => (error ? { error } : { value }));
         },
     });
-    return {
-        async client(node) {
-            const { host, port } = options.address
-                ? await options.address(node)
-                : { host: node.host, port: node.port };
+    // Extra connections per node (`clients`), beyond the first in `clients`.
+    const extra = new Map<string, { addr: string; redis: RedisLike }[]>();
+    const live = (c: { addr: string; redis: RedisLike } | undefined, addr: string): boolean =>
+        c !== undefined &&
+        c.addr === addr &&
+        (c.redis.status === "ready" || c.redis.status === "connect");
+    const address = async (node: NodeSpec): Promise<{ host: string; port: number }> =>
+        options.address ? options.address(node) : { host: node.host, port: node.port };
+    const open = async (node: NodeSpec, host: string, port: number): Promise<RedisLike> => {
+        const redis = new Redis({
+            host,
+            port,
+            password: options.password,
+            lazyConnect: true,
+            // The first command fails clearly enough if the node is still loading; skip the extra INFO.
+            enableReadyCheck: false,
+            connectTimeout: options.connectTimeoutMs ?? 3000,
+            commandTimeout: 120_000,
+            maxRetriesPerRequest: 0,
+            enableOfflineQueue: false,
+            retryStrategy: () => null,
+        });
+        // Errors surface through the rejected command; without a listener iovalkey would print them.
+        redis.on("error", () => undefined);
+        try {
+            await redis.connect();
+        } catch (e) {
+            redis.disconnect();
+            throw new Error(
+                `cannot connect to ${node.id} at ${host}:${port}: ${(e as Error).message}`,
+            );
+        }
+        return redis;
+    };
+    // Connecting is serialized per node: callers that ask for the same node at once share its connections.
+    const locks = new Map<string, Promise<unknown>>();
+    const locked = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+        const next = (locks.get(id) ?? Promise.resolve()).then(fn, fn);
+        locks.set(
+            id,
+            next.catch(() => undefined),
+        );
+        return next;
+    };
+    const first = (node: NodeSpec): Promise<RedisLike> =>
+        locked(node.id, async () => {
+            const { host, port } = await address(node);
             const addr = `${host}:${port}`;
             const cached = clients.get(node.id);
-            if (
-                cached &&
-                cached.addr === addr &&
-                (cached.redis.status === "ready" || cached.redis.status === "connect")
-            ) {
-                return wrap(cached.redis);
-            }
+            if (live(cached, addr)) return cached!.redis;
             if (cached) {
                 cached.redis.disconnect();
                 clients.delete(node.id);
             }
-            const redis = new Redis({
-                host,
-                port,
-                password: options.password,
-                lazyConnect: true,
-                // The first command fails clearly enough if the node is still loading; skip the extra INFO.
-                enableReadyCheck: false,
-                connectTimeout: options.connectTimeoutMs ?? 3000,
-                commandTimeout: 120_000,
-                maxRetriesPerRequest: 0,
-                enableOfflineQueue: false,
-                retryStrategy: () => null,
-            });
-            // Errors surface through the rejected command; without a listener iovalkey would print them.
-            redis.on("error", () => undefined);
-            try {
-                await redis.connect();
-            } catch (e) {
-                redis.disconnect();
-                throw new Error(`cannot connect to ${node.id} at ${addr}: ${(e as Error).message}`);
-            }
+            const redis = await open(node, host, port);
             clients.set(node.id, { addr, redis });
-            return wrap(redis);
+            return redis;
+        });
+    return {
+        async client(node) {
+            return wrap(await first(node));
+        },
+        async clients(node, count) {
+            const head = await first(node);
+            const more = await locked(node.id, async () => {
+                const { host, port } = await address(node);
+                const addr = `${host}:${port}`;
+                const list = (extra.get(node.id) ?? []).filter((c) => {
+                    if (live(c, addr)) return true;
+                    c.redis.disconnect();
+                    return false;
+                });
+                const wanted = Math.max(0, count - 1 - list.length);
+                const opened = await Promise.all(
+                    Array.from({ length: wanted }, () => open(node, host, port)),
+                );
+                list.push(...opened.map((redis) => ({ addr, redis })));
+                extra.set(node.id, list);
+                return list.slice(0, count - 1).map((c) => c.redis);
+            });
+            return [head, ...more].map(wrap);
         },
         async close() {
             for (const { redis } of clients.values()) redis.disconnect();
+            for (const list of extra.values()) for (const { redis } of list) redis.disconnect();
             clients.clear();
+            extra.clear();
             await options.onClose?.();
         },
     };
