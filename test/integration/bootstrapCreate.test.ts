@@ -102,83 +102,94 @@ describe("slot bootstrap: create", { timeout: 180_000 }, () => {
         assert.equal(again.actions, 0);
     });
 
-    it("pulses the node timeout of at most half the primaries at once, and leaves every node with the configured one", async () => {
-        const nodes = servers.nodes();
-        await resetAll(nodes);
-        // The platform's node timeout: its 5 s rejoin delay leaves every primary to the pulses, however slow the
-        // machine (with this file's 1 s one, a slow formation could see primaries report ok without one).
-        const configured = 5000;
-        await Promise.all(
-            nodes.map((n) =>
-                rawCommand(n.host, n.port, [
-                    "CONFIG",
-                    "SET",
-                    "cluster-node-timeout",
-                    String(configured),
-                ]),
-            ),
-        );
-        // Every CONFIG SET cluster-node-timeout the bootstrap sends to the real servers: when it was sent, when
-        // the server answered, to which node, with which value.
-        const sets: { node: string; ms: number; sent: number; done: number }[] = [];
-        const direct = directTransport();
-        const transport: Transport = {
-            async client(node) {
-                const c = await direct.client(node);
-                return {
-                    ...c,
-                    async call(command) {
-                        const timeout =
-                            String(command[0]).toUpperCase() === "CONFIG" &&
-                            String(command[2]) === "cluster-node-timeout";
-                        const sent = performance.now();
-                        const r = await c.call(command);
-                        if (timeout)
-                            sets.push({
-                                node: node.id,
-                                ms: Number(command[3]),
-                                sent,
-                                done: performance.now(),
-                            });
-                        return r;
-                    },
-                };
-            },
-            close: () => direct.close(),
-        };
-        const desired = desiredTopology({ shards: 5, replicasPerShard: 2, nodes });
-        let result;
-        try {
-            result = await reconcile(desired, { transport, nodeTimeoutMs: configured });
-        } finally {
-            await transport.close();
-        }
-        await assertHealthy(members(nodes, 5, 2), undefined, 10);
+    // Without nodeTimeoutMs the bootstrap reads the servers' configured timeout: a caller that passes only shards,
+    // replicasPerShard and nodes gets the same fast formation.
+    for (const given of [true, false]) {
+        it(`pulses the node timeout of at most half the primaries at once, and leaves every node with the configured one (${given ? "timeout given" : "timeout read from the servers"})`, async () => {
+            const nodes = servers.nodes();
+            await resetAll(nodes);
+            // The platform's node timeout: its 5 s rejoin delay leaves every primary to the pulses, however slow the
+            // machine (with this file's 1 s one, a slow formation could see primaries report ok without one).
+            const configured = 5000;
+            await Promise.all(
+                nodes.map((n) =>
+                    rawCommand(n.host, n.port, [
+                        "CONFIG",
+                        "SET",
+                        "cluster-node-timeout",
+                        String(configured),
+                    ]),
+                ),
+            );
+            // Every CONFIG SET cluster-node-timeout the bootstrap sends to the real servers: when it was sent, when
+            // the server answered, to which node, with which value.
+            const sets: { node: string; ms: number; sent: number; done: number }[] = [];
+            const direct = directTransport();
+            const transport: Transport = {
+                async client(node) {
+                    const c = await direct.client(node);
+                    return {
+                        ...c,
+                        async call(command) {
+                            const timeout =
+                                String(command[0]).toUpperCase() === "CONFIG" &&
+                                String(command[2]) === "cluster-node-timeout";
+                            const sent = performance.now();
+                            const r = await c.call(command);
+                            if (timeout)
+                                sets.push({
+                                    node: node.id,
+                                    ms: Number(command[3]),
+                                    sent,
+                                    done: performance.now(),
+                                });
+                            return r;
+                        },
+                    };
+                },
+                close: () => direct.close(),
+            };
+            const desired = desiredTopology({ shards: 5, replicasPerShard: 2, nodes });
+            let result;
+            try {
+                result = await reconcile(desired, {
+                    transport,
+                    nodeTimeoutMs: given ? configured : undefined,
+                });
+            } finally {
+                await transport.close();
+            }
+            await assertHealthy(members(nodes, 5, 2), undefined, 10);
 
-        // A primary holds a short timeout from the moment the short value is sent until the configured one is
-        // acknowledged: those windows may overlap for at most floor(5 / 2) = 2 primaries at any time.
-        const primaries = new Set(result.shards.map((s) => s.primary));
-        const windows: { node: string; from: number; to: number }[] = [];
-        for (const s of sets.filter((x) => x.ms < configured)) {
-            const restore = sets.find(
-                (x) => x.node === s.node && x.ms === configured && x.sent >= s.done,
-            );
-            assert.ok(restore, `${s.node}: short node timeout never restored`);
-            windows.push({ node: s.node, from: s.sent, to: restore.done });
-        }
-        const pulsed = windows.filter((w) => primaries.has(w.node));
-        assert.ok(pulsed.length >= 5, `expected a pulse per primary, saw ${pulsed.length}`);
-        for (const w of pulsed) {
-            const together = pulsed.filter((x) => x.from <= w.from && x.to > w.from);
-            assert.ok(
-                together.length <= 2,
-                `${together.length} primaries held a short node timeout at once: ${together.map((x) => x.node).join(", ")}`,
-            );
-        }
-        for (const n of members(nodes, 5, 2)) {
-            const got = await rawCommand(n.host, n.port, ["CONFIG", "GET", "cluster-node-timeout"]);
-            assert.match(got, new RegExp(`\\b${configured}\\b`), `${n.id} node timeout`);
-        }
-        await resetAll(nodes);
-    });
+            // A primary holds a short timeout from the moment the short value is sent until the configured one is
+            // acknowledged: those windows may overlap for at most floor(5 / 2) = 2 primaries at any time.
+            const primaries = new Set(result.shards.map((s) => s.primary));
+            const windows: { node: string; from: number; to: number }[] = [];
+            for (const s of sets.filter((x) => x.ms < configured)) {
+                const restore = sets.find(
+                    (x) => x.node === s.node && x.ms === configured && x.sent >= s.done,
+                );
+                assert.ok(restore, `${s.node}: short node timeout never restored`);
+                windows.push({ node: s.node, from: s.sent, to: restore.done });
+            }
+            const pulsed = windows.filter((w) => primaries.has(w.node));
+            assert.ok(pulsed.length >= 5, `expected a pulse per primary, saw ${pulsed.length}`);
+            for (const w of pulsed) {
+                const together = pulsed.filter((x) => x.from <= w.from && x.to > w.from);
+                assert.ok(
+                    together.length <= 2,
+                    `${together.length} primaries held a short node timeout at once: ${together.map((x) => x.node).join(", ")}`,
+                );
+            }
+            for (const n of members(nodes, 5, 2)) {
+                const got = await rawCommand(n.host, n.port, [
+                    "CONFIG",
+                    "GET",
+                    "cluster-node-timeout",
+                ]);
+                assert.match(got, new RegExp(`\\b${configured}\\b`), `${n.id} node timeout`);
+            }
+            await resetAll(nodes);
+        });
+    }
 });
