@@ -1,23 +1,29 @@
 /**
- * Benchmark: adding a shard to a cluster holding 1,000,000 keys (100-byte values, spread over all slots), the
- * slot bootstrap vs `redis-cli --cluster add-node` + `rebalance --cluster-use-empty-masters`, on identical
- * datasets, one after the other on the same machine. Reports keys moved per second and checks no key is lost.
+ * Benchmark: adding a shard to a cluster holding 1,000,000 keys (100-byte values, spread over all slots), every
+ * shard with one replica (the shape of every real stack: Valkey 8 holds each CLUSTER SETSLOT until the replicas
+ * have it), the slot bootstrap vs the server's own CLI (`valkey-cli --cluster add-node` for the new primary and
+ * its replica + `rebalance --cluster-use-empty-masters`), on identical datasets, one after the other on the same
+ * machine. A cluster-aware writer (iovalkey Cluster) writes and reads back during each move. Reports keys and
+ * slots moved per second, client errors, and checks no key is lost.
  *
  * One shard is added to five (5 -> 6): 3 -> 4 would break the quorum rule over three zones, which the bootstrap
  * refuses. Both clusters are formed the same way and loaded with the same keys.
  *
- * Run: node --import tsx bench/reshard.ts [--keys 1000000]
+ * Run: node --import tsx bench/reshard.ts [--keys 1000000] [--replicas 1]; VALKEY_SERVER=redis-server for Redis 7.
  */
 import { apply } from "../components/valkey/bootstrap/provider";
 import { keySlot } from "../components/valkey/bootstrap/slots";
 import {
+    cliBinary,
     clusterCheck,
     ClusterServers,
     rawCommand,
+    serverBinary,
     sleep,
     startClusterServers,
     TestNode,
 } from "../test/helpers/servers";
+import { desiredTopology } from "../components/valkey/bootstrap/topology";
 import { DATA_ROOT, cli, ratio, since } from "./common";
 
 const BASE_PORT = 27000;
@@ -60,29 +66,57 @@ async function keysOn(nodes: TestNode[]): Promise<number[]> {
     );
 }
 
-/** Five primaries formed by the bootstrap, loaded with the dataset; the sixth node started, empty. */
-async function prepare(
-    keys: number,
-): Promise<{ servers: ClusterServers; five: TestNode[]; sixth: TestNode; all: TestNode[] }> {
+/** The cluster before the move: five shards formed by the bootstrap and loaded; the sixth shard's nodes empty. */
+interface Prepared {
+    servers: ClusterServers;
+    all: TestNode[];
+    /** Members of the five-shard cluster. */
+    five: TestNode[];
+    /** The sixth shard's primary and replicas (as the 6-shard layout places them). */
+    sixth: { primary: TestNode; replicas: TestNode[] };
+}
+
+async function prepare(keys: number, replicas: number): Promise<Prepared> {
     const servers = await startClusterServers({
-        perZone: 2,
+        // 6 shards x (1 + replicas) over three zones.
+        perZone: 2 * (1 + replicas),
         basePort: BASE_PORT,
         nodeTimeoutMs: NODE_TIMEOUT_MS,
         dataRoot: DATA_ROOT,
+        addressPerServer: true,
     });
     const all = servers.nodes();
-    // 6 shards x 0 replicas over 3 zones use 2 nodes per zone; 5 shards use all but the last of zone c's.
-    const five = all.filter((n) => n.id !== "valkey-zone-c-1");
-    const sixth = all.find((n) => n.id === "valkey-zone-c-1")!;
-    await apply({ shards: 5, replicasPerShard: 0, nodes: all, nodeTimeoutMs: NODE_TIMEOUT_MS });
+    const roles = (shards: number) =>
+        desiredTopology({ shards, replicasPerShard: replicas, nodes: all }).nodes.filter(
+            (n) => n.role !== undefined,
+        );
+    const fiveIds = new Set(roles(5).map((n) => n.id));
+    const five = all.filter((n) => fiveIds.has(n.id));
+    const planned = desiredTopology({ shards: 6, replicasPerShard: replicas, nodes: all })
+        .plannedShards[5];
+    const byId = (id: string): TestNode => all.find((n) => n.id === id)!;
+    const sixth = { primary: byId(planned.primary), replicas: planned.replicas.map(byId) };
+    if ([sixth.primary, ...sixth.replicas].some((n) => fiveIds.has(n.id)))
+        throw new Error("the sixth shard's nodes are members of the five-shard cluster");
+    await apply({
+        shards: 5,
+        replicasPerShard: replicas,
+        nodes: five,
+        nodeTimeoutMs: NODE_TIMEOUT_MS,
+    });
     const t0 = performance.now();
     await load(five, keys);
     console.log(`  loaded ${keys} keys in ${(since(t0) / 1000).toFixed(1)} s`);
-    return { servers, five, sixth, all };
+    return { servers, all, five, sixth };
 }
 
 async function verify(nodes: TestNode[], keys: number, label: string): Promise<void> {
-    const total = (await keysOn(nodes)).reduce((a, b) => a + b, 0);
+    const primaries: TestNode[] = [];
+    for (const n of nodes) {
+        const info = await rawCommand(n.host, n.port, ["INFO", "replication"]);
+        if (/^role:master/m.test(info)) primaries.push(n);
+    }
+    const total = (await keysOn(primaries)).reduce((a, b) => a + b, 0);
     const check = await clusterCheck(nodes[0].host, nodes[0].port);
     if (total !== keys || !check.ok)
         throw new Error(
@@ -90,19 +124,120 @@ async function verify(nodes: TestNode[], keys: number, label: string): Promise<v
         );
 }
 
+/**
+ * A cluster-aware application during the move: one iovalkey Cluster client writing `w:<n>` keys and reading
+ * each back, one at a time (so a redirect or an error is seen per command). MOVED/ASK are followed by the client
+ * and not errors; anything else is counted.
+ */
+function writer(nodes: TestNode[]): { stop: () => Promise<{ writes: number; errors: string[] }> } {
+    const { Cluster } = require("iovalkey") as typeof import("iovalkey");
+    const client = new Cluster(
+        nodes.map((n) => ({ host: n.host, port: n.port })),
+        { maxRedirections: 64, retryDelayOnMoved: 0, retryDelayOnClusterDown: 100 },
+    );
+    let running = true;
+    let writes = 0;
+    const errors: string[] = [];
+    const done = (async () => {
+        while (running) {
+            const key = `w:${writes}`;
+            try {
+                await client.set(key, String(writes));
+                const got = await client.get(key);
+                if (got !== String(writes)) errors.push(`${key}: read ${got}`);
+                writes++;
+            } catch (e) {
+                errors.push((e as Error).message);
+                await sleep(5);
+            }
+        }
+        // Every acknowledged write reads back after the move.
+        for (let i = 0; i < writes; i += 500) {
+            const keys = Array.from({ length: Math.min(500, writes - i) }, (_, k) => `w:${i + k}`);
+            const got = await Promise.all(keys.map((k) => client.get(k)));
+            got.forEach((v, k) => {
+                if (v !== String(i + k)) errors.push(`w:${i + k} lost (read ${v})`);
+            });
+        }
+        client.disconnect();
+    })();
+    return {
+        async stop() {
+            running = false;
+            await done;
+            return { writes, errors };
+        },
+    };
+}
+
+/** Waits until every node knows every one of `ids` as a full member (handshake done). */
+async function waitKnown(nodes: TestNode[], ids: string[]): Promise<void> {
+    for (;;) {
+        const views = await Promise.all(
+            nodes.map((n) => rawCommand(n.host, n.port, ["CLUSTER", "NODES"])),
+        );
+        const known = views.every((v) =>
+            ids.every((id) =>
+                v.split("\n").some((l) => l.startsWith(id) && !l.includes("handshake")),
+            ),
+        );
+        if (known) return;
+        await sleep(20);
+    }
+}
+
+/** The dataset's keys on a node (the writer's `w:` keys left out). */
+async function datasetKeys(n: TestNode): Promise<number> {
+    const total = Number(await rawCommand(n.host, n.port, ["DBSIZE"]));
+    const writerKeys = JSON.parse(await rawCommand(n.host, n.port, ["KEYS", "w:*"])) as string[];
+    return total - writerKeys.length;
+}
+
+interface Result {
+    label: string;
+    ms: number;
+    moved: number;
+    slots: number;
+    transferMs: number;
+    writes: number;
+    errors: string[];
+}
+
+async function slotsOf(n: TestNode): Promise<number> {
+    const text = await rawCommand(n.host, n.port, ["CLUSTER", "NODES"]);
+    const me = text.split("\n").find((l) => l.includes("myself"))!;
+    return me
+        .trim()
+        .split(" ")
+        .slice(8)
+        .filter((r) => !r.startsWith("["))
+        .reduce((sum, r) => {
+            const [a, b] = r.split("-").map(Number);
+            return sum + (b ?? a) - a + 1;
+        }, 0);
+}
+
 async function main(): Promise<void> {
     const keys = Number(arg("keys", "1000000"));
-    const results: { label: string; ms: number; moved: number; transferMs: number }[] = [];
+    const replicas = Number(arg("replicas", "1"));
+    const results: Result[] = [];
 
     {
-        const { servers, all, sixth } = await prepare(keys);
+        const { servers, all, five, sixth } = await prepare(keys, replicas);
         try {
+            const members = [...five, sixth.primary, ...sixth.replicas];
+            const w = writer(five);
             const t0 = performance.now();
             let last = "";
             let moveStart = 0;
             let moveEnd = 0;
             const out = await apply(
-                { shards: 6, replicasPerShard: 0, nodes: all, nodeTimeoutMs: NODE_TIMEOUT_MS },
+                {
+                    shards: 6,
+                    replicasPerShard: replicas,
+                    nodes: members,
+                    nodeTimeoutMs: NODE_TIMEOUT_MS,
+                },
                 (m) => {
                     if (m.startsWith("rebalance: moving ") && !moveStart)
                         moveStart = performance.now();
@@ -112,80 +247,106 @@ async function main(): Promise<void> {
                 },
             );
             const ms = since(t0);
-            const moved = Number(await rawCommand(sixth.host, sixth.port, ["DBSIZE"]));
-            await verify(all, keys, "bootstrap");
+            const { writes, errors } = await w.stop();
+            const moved = await datasetKeys(sixth.primary);
+            await verify(members, keys + writes, "bootstrap");
             if (out.clusterState !== "ok") throw new Error(`bootstrap: ${out.clusterState}`);
-            results.push({ label: "bootstrap", ms, moved, transferMs: moveEnd - moveStart });
+            const slots = await slotsOf(sixth.primary);
+            results.push({
+                label: "bootstrap",
+                ms,
+                moved,
+                slots,
+                transferMs: moveEnd - moveStart,
+                writes,
+                errors,
+            });
             console.log(
-                `  bootstrap: ${moved} keys to the new shard in ${(ms / 1000).toFixed(2)} s, ${(moved / (ms / 1000)).toFixed(0)} keys/s, 0 lost`,
+                `  bootstrap: ${moved} keys, ${slots} slots to the new shard in ${(ms / 1000).toFixed(2)} s (${((moveEnd - moveStart) / 1000).toFixed(2)} s moving), writer: ${writes} writes, ${errors.length} errors`,
             );
         } finally {
             await servers.stopAll();
         }
+        void all;
     }
     {
-        const { servers, five, sixth, all } = await prepare(keys);
+        const { servers, five, sixth } = await prepare(keys, replicas);
         try {
+            const members = [...five, sixth.primary, ...sixth.replicas];
+            const seed = `${five[0].host}:${five[0].port}`;
+            const w = writer(five);
             const t0 = performance.now();
             await cli([
                 "--cluster",
                 "add-node",
-                `${sixth.host}:${sixth.port}`,
-                `${five[0].host}:${five[0].port}`,
+                `${sixth.primary.host}:${sixth.primary.port}`,
+                seed,
             ]);
-            // rebalance right after add-node fails with "I don't know about node" until every node knows the new one,
-            // and with CLUSTERDOWN from the new node until it reports cluster_state:ok: wait for both.
-            const sixthId = await rawCommand(sixth.host, sixth.port, ["CLUSTER", "MYID"]);
-            for (;;) {
-                const views = await Promise.all(
-                    five.map((n) => rawCommand(n.host, n.port, ["CLUSTER", "NODES"])),
-                );
-                const known = views.every((v) =>
-                    v.split("\n").some((l) => l.startsWith(sixthId) && !l.includes("handshake")),
-                );
-                if (
-                    known &&
-                    /cluster_state:ok/.test(
-                        await rawCommand(sixth.host, sixth.port, ["CLUSTER", "INFO"]),
-                    )
-                )
-                    break;
-                await sleep(20);
+            const primaryId = await rawCommand(sixth.primary.host, sixth.primary.port, [
+                "CLUSTER",
+                "MYID",
+            ]);
+            // add-node checks that every node agrees and looks the primary up: wait until every node knows it.
+            await waitKnown([...five, sixth.primary], [primaryId]);
+            for (const r of sixth.replicas) {
+                await cli([
+                    "--cluster",
+                    "add-node",
+                    `${r.host}:${r.port}`,
+                    seed,
+                    "--cluster-slave",
+                    "--cluster-master-id",
+                    primaryId,
+                ]);
             }
+            // rebalance right after add-node fails with "I don't know about node" until every node knows the new
+            // ones, and with CLUSTERDOWN from the new primary until it reports cluster_state:ok: wait for both.
+            const newIds = await Promise.all(
+                [sixth.primary, ...sixth.replicas].map((n) =>
+                    rawCommand(n.host, n.port, ["CLUSTER", "MYID"]),
+                ),
+            );
+            await waitKnown(members, newIds);
+            while (
+                !/cluster_state:ok/.test(
+                    await rawCommand(sixth.primary.host, sixth.primary.port, ["CLUSTER", "INFO"]),
+                )
+            )
+                await sleep(20);
             const t1 = performance.now();
-            await cli([
-                "--cluster",
-                "rebalance",
-                `${five[0].host}:${five[0].port}`,
-                "--cluster-use-empty-masters",
-            ]);
+            await cli(["--cluster", "rebalance", seed, "--cluster-use-empty-masters"]);
             const ms = since(t0);
             const transferMs = since(t1);
-            const moved = Number(await rawCommand(sixth.host, sixth.port, ["DBSIZE"]));
-            await verify(all, keys, "redis-cli");
-            results.push({ label: "redis-cli", ms, moved, transferMs });
+            const { writes, errors } = await w.stop();
+            const moved = await datasetKeys(sixth.primary);
+            await verify(members, keys + writes, "cli");
+            const slots = await slotsOf(sixth.primary);
+            results.push({ label: "cli", ms, moved, slots, transferMs, writes, errors });
             console.log(
-                `  redis-cli: ${moved} keys to the new shard in ${(ms / 1000).toFixed(2)} s, ${(moved / (ms / 1000)).toFixed(0)} keys/s, 0 lost`,
+                `  ${cliBinary()}: ${moved} keys, ${slots} slots to the new shard in ${(ms / 1000).toFixed(2)} s (${(transferMs / 1000).toFixed(2)} s rebalancing), writer: ${writes} writes, ${errors.length} errors`,
             );
         } finally {
             await servers.stopAll();
         }
     }
     const [a, b] = results;
-    const rate = (r: { ms: number; moved: number }): number => r.moved / (r.ms / 1000);
+    const rate = (r: Result): number => r.moved / (r.ms / 1000);
+    const transfer = (r: Result): number => r.moved / (r.transferMs / 1000);
+    const slotRate = (r: Result): number => r.slots / (r.transferMs / 1000);
     console.log(
-        `\nadd a shard (5 -> 6 primaries, ${keys} keys of 100 bytes), keys moved per second:`,
-    );
-    const transfer = (r: { transferMs: number; moved: number }): number =>
-        r.moved / (r.transferMs / 1000);
-    console.log(
-        `  end to end (join the new node, move slots, converge): bootstrap ${rate(a).toFixed(0)} keys/s, redis-cli ${rate(b).toFixed(0)} keys/s, ratio ${ratio(rate(a), rate(b))} (target >= 3)`,
+        `\nadd a shard (5 -> 6 primaries, ${replicas} replica(s) per shard, ${keys} keys of 100 bytes) on ${serverBinary()}, side by side with ${cliBinary()}:`,
     );
     console.log(
-        `  slot moves only (bootstrap's migrate step vs redis-cli rebalance): bootstrap ${transfer(a).toFixed(0)} keys/s, redis-cli ${transfer(b).toFixed(0)} keys/s, ratio ${ratio(transfer(a), transfer(b))}`,
+        `  end to end (join the new nodes, move slots, converge): bootstrap ${rate(a).toFixed(0)} keys/s, ${cliBinary()} ${rate(b).toFixed(0)} keys/s, ratio ${ratio(rate(a), rate(b))} (target >= 5)`,
     );
     console.log(
-        `  lost keys: 0 / 0 (DBSIZE over all primaries equals the keys loaded, redis-cli --cluster check passes)`,
+        `  slot moves only (bootstrap's migrate step vs rebalance): bootstrap ${transfer(a).toFixed(0)} keys/s and ${slotRate(a).toFixed(0)} slots/s (target >= 2000), ${cliBinary()} ${transfer(b).toFixed(0)} keys/s and ${slotRate(b).toFixed(0)} slots/s, ratio ${ratio(transfer(a), transfer(b))}`,
+    );
+    console.log(
+        `  writer during the move: bootstrap ${a.writes} writes, ${a.errors.length} errors${a.errors.length ? ` (${a.errors.slice(0, 3).join("; ")})` : ""}; ${cliBinary()} ${b.writes} writes, ${b.errors.length} errors${b.errors.length ? ` (${b.errors.slice(0, 3).join("; ")})` : ""}`,
+    );
+    console.log(
+        `  lost keys: 0 / 0 (DBSIZE over all primaries equals the keys loaded plus the writer's, every writer key read back, ${cliBinary()} --cluster check passes)`,
     );
 }
 
