@@ -9,8 +9,14 @@ import type { Settings } from "../config";
 import { childName } from "../naming";
 import { ValkeySlots } from "../valkey/bootstrap/provider";
 import { type Layout, computeLayout } from "../valkey/layout";
-import { type LocalNode, localNodes, serverBinary, zoneHost } from "./nodes";
-import { executableExists } from "./process";
+import {
+    hasAvailabilityZone,
+    type LocalNode,
+    localNodes,
+    serverBinary,
+    zoneHost,
+} from "./nodes";
+import { executableExists, serverVersionText } from "./process";
 import { ValkeyServer } from "./server";
 
 /** Arguments of a LocalValkeyCluster. */
@@ -69,6 +75,7 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
         this.nodes = localNodes(name, this.layout, settings.local.basePort);
         const binary = serverBinary(settings.local.serverBinary, executableExists);
         const dataRoot = path.resolve(args.projectRoot ?? process.cwd(), settings.local.dataDir);
+        const availabilityZone = hasAvailabilityZone(serverVersionText(binary));
 
         this.servers = this.nodes.map(
             (node) =>
@@ -84,6 +91,7 @@ export class LocalValkeyCluster extends pulumi.ComponentResource {
                         maxmemoryBytes: settings.maxmemoryBytes,
                         maxmemoryPolicy: settings.maxmemoryPolicy,
                         persistence: settings.persistence,
+                        availabilityZone,
                         password: args.password,
                     },
                     { parent: this },

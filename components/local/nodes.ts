@@ -131,3 +131,12 @@ export function serverBinary(
     if (onPath("redis-server")) return "redis-server";
     return "valkey-server";
 }
+
+/**
+ * Whether a server's `--version` output names Valkey 8 or later, which has the `availability-zone` directive
+ * (Redis and Valkey 7.2 refuse it).
+ */
+export function hasAvailabilityZone(versionOutput: string): boolean {
+    const m = /^Valkey server v=(\d+)\./m.exec(versionOutput);
+    return m !== null && Number(m[1]) >= 8;
+}

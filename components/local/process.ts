@@ -230,6 +230,13 @@ export function bindProblem(host: string, port: number): Promise<string | undefi
     });
 }
 
+/** What `<binary> --version` prints, or "" when it cannot run. */
+export function serverVersionText(binary: string): string {
+    const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+    const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
+    return r.status === 0 ? String(r.stdout) : "";
+}
+
 /** Whether a command name resolves to an executable, on PATH or as a path. */
 export function executableExists(binary: string): boolean {
     const fs = require("node:fs") as typeof import("node:fs");

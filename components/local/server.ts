@@ -187,6 +187,8 @@ export interface ValkeyServerArgs {
     password?: pulumi.Input<string>;
     /** How long create waits for the first PONG. Default 20000 ms. */
     startTimeoutMs?: pulumi.Input<number>;
+    /** Set `availability-zone` to the zone (Valkey >= 8; see `hasAvailabilityZone` in ./nodes). Default false. */
+    availabilityZone?: pulumi.Input<boolean>;
 }
 
 /**
@@ -225,6 +227,7 @@ export class ValkeyServer extends pulumi.dynamic.Resource {
             maxmemoryBytes: args.maxmemoryBytes,
             maxmemoryPolicy: args.maxmemoryPolicy,
             persistence: args.persistence,
+            availabilityZone: args.availabilityZone,
         });
         // Derived without the password, so that only `conf` and `password` turn secret.
         const plain = spec.apply((s) => serverInputs(s));

@@ -27,6 +27,11 @@ export interface LocalServerSpec {
     persistence: Persistence;
     /** How long create waits for the first PONG. Default 20000 ms. */
     startTimeoutMs?: number;
+    /**
+     * Set `availability-zone` to the zone (Valkey >= 8 only: INFO server reports it, and zone-aware clients read it
+     * to prefer replicas in their own zone). Default false.
+     */
+    availabilityZone?: boolean;
 }
 
 /**
@@ -39,6 +44,7 @@ export function liveDirectives(spec: LocalServerSpec): [string, string][] {
         ["maxmemory", String(spec.maxmemoryBytes)],
         ["maxmemory-policy", spec.maxmemoryPolicy],
     ];
+    if (spec.availabilityZone) directives.push(["availability-zone", spec.zone]);
     for (const line of persistenceLines(spec.persistence)) {
         const space = line.indexOf(" ");
         const value = line.slice(space + 1);

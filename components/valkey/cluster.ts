@@ -19,6 +19,7 @@ import {
     preStopScript,
     readinessScript,
     renderValkeyConf,
+    imageHasAvailabilityZone,
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
 import { ValkeySlots } from "./bootstrap/provider";
@@ -340,6 +341,8 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                     PATHS.conf,
                     "--cluster-announce-hostname",
                     `$(POD_NAME).${clusterName}-headless.${settings.namespace}.svc.cluster.local`,
+                    // Valkey 8 reports it in INFO server; zone-aware clients read it to prefer same-zone replicas.
+                    ...(imageHasAvailabilityZone(settings.image) ? ["--availability-zone", zone] : []),
                 ],
                 env: [
                     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },

@@ -229,3 +229,12 @@ fi
 local_cli shutdown || true
 `;
 }
+
+/**
+ * Whether a Valkey image has the `availability-zone` directive (Valkey >= 8): true unless its tag names an
+ * older major version (`valkey/valkey:7.2.5`); a digest or an unversioned tag is taken as current.
+ */
+export function imageHasAvailabilityZone(image: string): boolean {
+    const tag = /:(\d+)(?:\.[^/@]*)?(?:@.*)?$/.exec(image.slice(image.lastIndexOf("/") + 1));
+    return tag === null || Number(tag[1]) >= 8;
+}

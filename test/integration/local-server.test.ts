@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as net from "node:net";
 import type { Persistence } from "../../components/config";
-import { processAlive } from "../../components/local/process";
+import { processAlive, serverVersionText } from "../../components/local/process";
+import { hasAvailabilityZone } from "../../components/local/nodes";
 import {
     valkeyServerProvider as provider,
     type ValkeyServerOutputs,
@@ -100,7 +101,17 @@ after(async () => {
 describe("ValkeyServer provider: create, read, delete", () => {
     let outs: ValkeyServerOutputs;
     before(async () => {
-        outs = await create(spec(7601));
+        outs = await create(
+            spec(7601, { availabilityZone: hasAvailabilityZone(serverVersionText(serverBinary())) }),
+        );
+    });
+
+    it("reports its zone in INFO server on Valkey 8 (availability-zone)", (t) => {
+        if (!hasAvailabilityZone(serverVersionText(serverBinary()))) {
+            t.skip(`${serverBinary()} has no availability-zone directive`);
+            return;
+        }
+        assert.match(cli("127.0.2.1", 7601, "info", "server"), /^availability_zone:zone-b$/m);
     });
 
     it("starts a cluster-mode server that answers on its zone address only", () => {

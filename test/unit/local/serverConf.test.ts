@@ -81,6 +81,13 @@ describe("confQuote", () => {
 });
 
 describe("liveDirectives", () => {
+    it("sets availability-zone to the node's zone on servers that have it (Valkey 8)", () => {
+        assert.deepEqual(liveDirectives({ ...SPEC, availabilityZone: true }).slice(3, 4), [
+            ["availability-zone", SPEC.zone],
+        ]);
+        assert.ok(!liveDirectives(SPEC).some(([k]) => k === "availability-zone"));
+    });
+
     it("lists what CONFIG SET changes on a running server, with an empty save for no persistence", () => {
         assert.deepEqual(liveDirectives(SPEC), [
             ["cluster-node-timeout", "5000"],

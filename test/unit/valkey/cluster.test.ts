@@ -72,6 +72,8 @@ for (const stack of STACKS) {
                 assert.deepEqual(valkey.lifecycle.preStop.exec.command, ["sh", "/etc/valkey/prestop.sh"]);
                 assert.ok(pod.terminationGracePeriodSeconds >= 2 * (settings.nodeTimeoutMs / 1000) + 10, "grace covers the failover wait");
                 assert.ok(valkey.args.includes("--cluster-announce-hostname"));
+                const zone = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0];
+                assert.deepEqual(valkey.args.slice(-2), ["--availability-zone", zone], "Valkey 8 reports the pod's zone");
                 assert.equal(pod.containers.some((c: any) => c.name === "exporter"), settings.metrics);
                 assert.equal(pod.initContainers.some((c: any) => c.name === "kernel-tuning"), settings.kernelTuning);
                 const env = Object.fromEntries(valkey.env.map((e: any) => [e.name, e]));

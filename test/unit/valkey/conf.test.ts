@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authConf, preStopScript, readinessScript, renderValkeyConf } from "../../../components/valkey/conf";
+import {
+    authConf,
+    imageHasAvailabilityZone,
+    preStopScript,
+    readinessScript,
+    renderValkeyConf,
+} from "../../../components/valkey/conf";
 
 const base = { nodeTimeoutMs: 5000, maxmemoryBytes: 4831838208, maxmemoryPolicy: "noeviction", persistence: "aof+rdb" as const, ioThreads: 2, tls: false, replicasPerShard: 2 };
 const directives = (conf: string) => conf.split("\n").filter((l) => l && !l.startsWith("#"));
@@ -65,5 +71,21 @@ describe("auth and scripts", () => {
         const s = preStopScript({ tls: false, nodeTimeoutMs: 5000 });
         assert.ok(s.indexOf("cluster failover") > 0 && s.indexOf("cluster failover") < s.indexOf("shutdown"));
         assert.match(s, /while \[ \$i -lt 20 \]/);
+    });
+});
+
+describe("imageHasAvailabilityZone", () => {
+    it("is true for Valkey 8+ tags, digests and unversioned tags, false for older majors", () => {
+        const table: [string, boolean][] = [
+            ["valkey/valkey:8.1.4", true],
+            ["valkey/valkey:9.0.0-alpine", true],
+            ["registry.example:5000/valkey/valkey:8.0", true],
+            ["valkey/valkey:7.2.5", false],
+            ["localhost/valkey:7", false],
+            [`valkey/valkey@sha256:${"a".repeat(64)}`, true],
+            ["localhost/valkey:local", true],
+        ];
+        for (const [image, want] of table)
+            assert.equal(imageHasAvailabilityZone(image), want, image);
     });
 });
