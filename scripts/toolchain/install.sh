@@ -3,12 +3,11 @@
 #   pulumi                          the CLI, from engine/ (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 #   pulumi-language-nodejs          the Node language host, from language-nodejs/
 #   pulumi-resource-pulumi-nodejs   link to the dynamic-provider host shipped in node_modules/@pulumi/pulumi
-# and reports whether the Kubernetes provider plugin is installed in PULUMI_HOME.
+#   pulumi-resource-kubernetes      the Kubernetes provider plugin, from kubernetes/, also installed in PULUMI_HOME
 #
 # Usage: bash scripts/toolchain/install.sh            (then: . scripts/toolchain/env.sh)
 # Re-running is a no-op once built: each binary has a stamp of its version, go.mod/go.sum and Go version.
-# Environment: TOOLCHAIN_REQUIRE_KUBERNETES=1 makes a missing Kubernetes provider an error (exit 3) instead of a
-# warning. Go builds run with -p 2 (TOOLCHAIN_GO_PARALLELISM overrides): the machines have 2 shared cores.
+# Environment: Go builds run with -p 2 (TOOLCHAIN_GO_PARALLELISM overrides): the machines have 2 shared cores.
 set -euo pipefail
 
 TOOLCHAIN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -101,29 +100,46 @@ else
     warn "node_modules/@pulumi/pulumi is missing: run 'npm ci' and re-run this script for pulumi-resource-pulumi-nodejs"
 fi
 
-# 3. The Kubernetes provider plugin, installed into PULUMI_HOME when its module can be had.
-k8s_module=github.com/pulumi/pulumi-kubernetes/provider/v4
+# 3. The Kubernetes provider plugin, built from kubernetes/ (github.com/pulumi/pulumi-kubernetes/provider/v4 at the
+#    pseudo-version of its release tag) and installed into PULUMI_HOME. Its main embeds two files its module zip
+#    lacks; they are generated here from the zip's schema.json (with the version set) and terraform-mapping.json.
+k8s_dir="$TOOLCHAIN_DIR/kubernetes"
 k8s_plugin_dir="$PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
-k8s_missing=
-if [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" ]]; then
-    say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: installed in PULUMI_HOME"
+k8s_key=$(stamp_key "$k8s_dir" "$KUBERNETES_PROVIDER_VERSION")
+if [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" && -x "$BIN/pulumi-resource-kubernetes" &&
+    "$(cat "$STAMPS/pulumi-resource-kubernetes" 2>/dev/null)" == "$k8s_key" ]]; then
+    say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: up to date"
 else
-    probe_dir=$(mktemp -d)
-    trap 'rm -rf "$probe_dir"' EXIT
-    if k8s_err=$(cd "$probe_dir" && go mod download -json "$k8s_module@v$KUBERNETES_PROVIDER_VERSION" 2>&1); then
-        k8s_missing="the module downloads now, but building it is not written yet (see scripts/toolchain/README.md)"
-    else
-        k8s_missing=$(printf '%s\n' "$k8s_err" | sed -n 's/.*"Error": "\(.*\)",*$/\1/p' | sed 's/\\n/ /g; s/\\t/ /g')
-        k8s_missing=${k8s_missing:-$k8s_err}
+    started=$SECONDS
+    say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: building from kubernetes/ (minutes on 2 cores)"
+    k8s_module=github.com/pulumi/pulumi-kubernetes/provider/v4
+    k8s_src=$(cd "$k8s_dir" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' "$k8s_module")
+    if [[ -z "$k8s_src" || ! -d "$k8s_src" ]]; then
+        (cd "$k8s_dir" && GOFLAGS=-mod=readonly go mod download "$k8s_module")
+        k8s_src=$(cd "$k8s_dir" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' "$k8s_module")
     fi
-    warn "kubernetes provider v$KUBERNETES_PROVIDER_VERSION is NOT installed: $k8s_missing"
-    warn "programs with @pulumi/kubernetes resources fail: no resource plugin 'pulumi-resource-kubernetes' found ..."
+    node -e '
+        const fs = require("fs");
+        const [src, out, version] = process.argv.slice(1);
+        const schema = JSON.parse(fs.readFileSync(`${src}/schema.json`, "utf8"));
+        schema.version = version;
+        fs.writeFileSync(`${out}/schema-embed.json`, JSON.stringify(schema));
+        const mapping = JSON.parse(fs.readFileSync(`${src}/terraform-mapping.json`, "utf8"));
+        fs.writeFileSync(`${out}/terraform-mapping-embed.json`, JSON.stringify(mapping));
+    ' "$k8s_src/cmd/pulumi-resource-kubernetes" "$k8s_dir" "$KUBERNETES_PROVIDER_VERSION"
+    (cd "$k8s_dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -p "$GO_PARALLELISM" -trimpath \
+        -ldflags "-s -w -X $k8s_module/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
+        -o "$BIN/pulumi-resource-kubernetes.tmp" .)
+    mv -f "$BIN/pulumi-resource-kubernetes.tmp" "$BIN/pulumi-resource-kubernetes"
+    # The plugin cache of the CLI: found there by exact version (PULUMI_IGNORE_AMBIENT_PLUGINS keeps PATH out).
+    rm -rf "$k8s_plugin_dir" "$k8s_plugin_dir.lock"
+    pulumi plugin install resource kubernetes "v$KUBERNETES_PROVIDER_VERSION" \
+        --file "$BIN/pulumi-resource-kubernetes" >/dev/null
+    printf '%s' "$k8s_key" >"$STAMPS/pulumi-resource-kubernetes"
+    say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: built and installed in $((SECONDS - started)) s"
 fi
 
 say "done; '. scripts/toolchain/env.sh' puts .toolchain/bin first on PATH:"
-for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes; do
     [[ -e "$BIN/$f" ]] && printf '    %s\n' ".toolchain/bin/$f"
 done
-if [[ -n "$k8s_missing" && "${TOOLCHAIN_REQUIRE_KUBERNETES:-}" == 1 ]]; then
-    exit 3
-fi
