@@ -1,0 +1,3 @@
+module valkey-platform/scripts/kube/pause
+
+go 1.24
