@@ -198,35 +198,46 @@ export function failoverWaitSeconds(nodeTimeoutMs: number): number {
 
 /**
  * preStop: a primary hands its role to a connected replica with CLUSTER FAILOVER (no data loss: the replica
- * waits until it has caught up) and waits to become a replica itself, then the server shuts down, saving
- * when persistence is on. A replica just shuts down.
+ * waits until it has caught up) and waits until it is a replica itself, then returns; a replica returns at once.
+ * The script never stops the server: the kubelet's SIGTERM after the hook does (Valkey saves on SIGTERM when
+ * persistence is on). A SHUTDOWN here killed the hook's own container (exit 137, FailedPreStopHook). It waits only
+ * when the handover was accepted, and no longer than the failover can take.
  */
 export function preStopScript(input: ScriptInput): string {
     const wait = failoverWaitSeconds(input.nodeTimeoutMs);
     return `${cliPrelude(input.tls)}
-role="$(local_cli role | head -n 1)"
-if [ "$role" = "master" ]; then
-  me="$(local_cli cluster myid | tr -d '\\r')"
-  # CLUSTER NODES: id addr flags master-id ping pong epoch link slots...; pick a connected, healthy replica of mine.
-  target="$(local_cli cluster nodes | awk -v me="$me" '$4 == me && $3 !~ /fail/ && $8 == "connected" { print $2; exit }')"
-  if [ -n "$target" ]; then
-    # ip:port@cport[,hostname[,aux=...]]: prefer the announced hostname, else the address.
-    addr="\${target%%@*}"
-    port="\${addr##*:}"
-    host=""
-    case "$target" in *,*) host="\${target#*,}"; host="\${host%%,*}" ;; esac
-    case "$host" in ""|*=*) host="\${addr%:*}" ;; esac
-    echo "preStop: handing primary role to $host:$port"
-    cli -h "$host" -p "$port" cluster failover || true
-    i=0
-    while [ $i -lt ${wait} ]; do
-      [ "$(local_cli role | head -n 1)" = "slave" ] && break
-      sleep 1
-      i=$((i + 1))
-    done
-  fi
+role="$(local_cli role | head -n 1 | tr -d '\r')"
+[ "$role" = "master" ] || exit 0
+me="$(local_cli cluster myid | tr -d '\r')"
+# CLUSTER NODES: id addr flags master-id ping pong epoch link slots...; pick a connected, healthy replica of mine.
+target="$(local_cli cluster nodes | awk -v me="$me" '$4 == me && $3 !~ /fail/ && $8 == "connected" { print $2; exit }')"
+if [ -z "$target" ]; then
+  echo "preStop: no connected replica to hand the primary role to"
+  exit 0
 fi
-local_cli shutdown || true
+# ip:port@cport[,hostname[,aux=...]]: prefer the announced hostname, else the address.
+addr="\${target%%@*}"
+port="\${addr##*:}"
+host=""
+case "$target" in *,*) host="\${target#*,}"; host="\${host%%,*}" ;; esac
+case "$host" in ""|*=*) host="\${addr%:*}" ;; esac
+echo "preStop: handing primary role to $host:$port"
+answer="$(cli -h "$host" -p "$port" cluster failover 2>&1 | tr -d '\r')"
+if [ "$answer" != "OK" ]; then
+  echo "preStop: $host:$port refused CLUSTER FAILOVER: $answer"
+  exit 0
+fi
+i=0
+while [ $i -lt ${wait * 5} ]; do
+  if [ "$(local_cli role | head -n 1 | tr -d '\r')" = "slave" ]; then
+    echo "preStop: handed over after $((i / 5)) s"
+    exit 0
+  fi
+  sleep 0.2
+  i=$((i + 1))
+done
+echo "preStop: still primary after ${wait} s"
+exit 0
 `;
 }
 

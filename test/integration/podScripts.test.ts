@@ -84,7 +84,17 @@ describe("pod scripts against real servers", () => {
         assert.ok(check.ok, check.output);
     });
 
-    it("preStop hands a primary's slots to its replica before shutting down, and no key is lost", async () => {
+    it("preStop on a replica returns at once and leaves the server running", async () => {
+        const roles = await Promise.all(cluster.servers.map(async (s) => ({ s, info: await rawCommand(s.host, s.port, ["INFO", "replication"], PASSWORD) })));
+        const replica = roles.find((r) => field(r.info, "role") === "slave")!.s;
+        const t0 = Date.now();
+        const res = runScript(scripts.preStop, replica);
+        assert.equal(res.code, 0, res.out);
+        assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+        assert.equal(runScript(scripts.liveness, replica).code, 0);
+    });
+
+    it("preStop hands a primary's slots to its replica and returns as a replica; the kubelet's SIGTERM stops it; no key is lost", async () => {
         const seed = cluster.servers[0];
         const client = new Cluster([{ host: seed.host, port: seed.port }], { redisOptions: { password: PASSWORD } });
         const keys = Array.from({ length: 2000 }, (_, i) => `pod-scripts:${i}`);
@@ -103,13 +113,21 @@ describe("pod scripts against real servers", () => {
         const slotsBefore = await rawCommand(primary.host, primary.port, ["CLUSTER", "COUNTKEYSINSLOT", "0"], PASSWORD);
         assert.ok(slotsBefore !== undefined);
 
+        const t0 = Date.now();
         const res = runScript(scripts.preStop, primary, 90_000);
+        const took = Date.now() - t0;
         assert.equal(res.code, 0, res.out);
         assert.match(res.out, new RegExp(`preStop: handing primary role to ${replica.host.replace(/\./g, "\\.")}:${replica.port}`));
+        assert.match(res.out, /preStop: handed over after \d+ s/);
+        assert.ok(took < 2 * NODE_TIMEOUT_MS + 10_000, `preStop took ${took} ms`);
 
-        // The replica took over by a coordinated failover (not by failure detection) and the old primary is gone.
+        // The replica took over by a coordinated failover (not by failure detection); the old primary is a replica,
+        // still running: the hook leaves the stop to the kubelet.
         const info = await rawCommand(replica.host, replica.port, ["INFO", "replication"], PASSWORD);
         assert.equal(field(info, "role"), "master");
+        assert.equal(field(await rawCommand(primary.host, primary.port, ["INFO", "replication"], PASSWORD), "role"), "slave");
+        // The kubelet's SIGTERM.
+        primary.process!.kill("SIGTERM");
         await until("the old primary to stop", () => spawnSync(cliBinary(), ["-h", primary.host, "-p", String(primary.port), "ping"], { encoding: "utf8" }).status !== 0 || !primary.running);
         assert.notEqual(runScript(scripts.liveness, primary).code, 0);
         const nodes = await rawCommand(replica.host, replica.port, ["CLUSTER", "NODES"], PASSWORD);
@@ -126,5 +144,23 @@ describe("pod scripts against real servers", () => {
             reader.disconnect();
         }
         await until("the rest of the cluster to be ready", () => runScript(scripts.readiness, replica).code === 0);
+    });
+
+    it("preStop returns within seconds when the handover is refused (no wait for a failover that will not come)", async () => {
+        const roles = await Promise.all(cluster.servers.filter((s) => s.running).map(async (s) => ({ s, info: await rawCommand(s.host, s.port, ["INFO", "replication"], PASSWORD) })));
+        const primary = roles.find((r) => field(r.info, "role") === "master" && Number(field(r.info, "connected_slaves")) > 0)!.s;
+        const replica = roles.find((r) => field(r.info, "role") === "slave" && Number(field(r.info, "master_port")) === primary.port && field(r.info, "master_host") === primary.host)!.s;
+        // The hook's CLUSTER FAILOVER is refused: the replica no longer takes the password the pod has.
+        await rawCommand(replica.host, replica.port, ["CONFIG", "SET", "requirepass", "another-password-now"], PASSWORD);
+        try {
+            const t0 = Date.now();
+            const res = runScript(scripts.preStop, primary, 60_000);
+            assert.equal(res.code, 0, res.out);
+            assert.match(res.out, /refused CLUSTER FAILOVER/);
+            assert.ok(Date.now() - t0 < 3000, `preStop took ${Date.now() - t0} ms`);
+            assert.equal(field(await rawCommand(primary.host, primary.port, ["INFO", "replication"], PASSWORD), "role"), "master");
+        } finally {
+            await rawCommand(replica.host, replica.port, ["CONFIG", "SET", "requirepass", PASSWORD], "another-password-now");
+        }
     });
 });
