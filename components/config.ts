@@ -163,6 +163,18 @@ export interface Settings {
     serviceMonitor: boolean;
     /** Init container that sets THP never, somaxconn and overcommit on the node (privileged). Default prod true. */
     kernelTuning: boolean;
+    /**
+     * The Valkey password, when brought (`pulumi config set --secret valkey:password ...`, e.g. from a vault):
+     * 16-512 characters without whitespace, quotes or backslashes. Default: none given, so @pulumi/random
+     * generates 32 characters. Secret: the program wraps it with `pulumi.secret` before any resource sees it.
+     */
+    password?: string;
+    /**
+     * How Valkey pods spread over the nodes of a zone. `required`: at most one Valkey pod per node, so a node
+     * failure takes one copy, never a primary and its replica (needs as many nodes per zone as the zone has pods);
+     * `preferred`: spread when possible, share a node otherwise (small or test clusters). Default `required`.
+     */
+    podAntiAffinity: "required" | "preferred";
     aws: AwsSettings;
     azure: AzureSettings;
     local: LocalSettings;
@@ -500,6 +512,20 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         r.fail("serviceMonitor", `got true with metrics false; a ServiceMonitor scrapes the exporter sidecar. Set valkey.metrics to true.`);
     }
     const kernelTuning = r.boolean("kernelTuning", prod);
+    const podAntiAffinity = r.oneOf("podAntiAffinity", ["required", "preferred"], "required");
+    const password = r.string("password", undefined);
+    if (password !== undefined) {
+        // The value is never quoted in a message.
+        if (raw.passwordIsSecret === false) {
+            r.fail("password", "is set in plain text; store it encrypted: pulumi config set --secret valkey:password <value> (or pulumi config rm valkey:password to have one generated).");
+        }
+        if (password.length < 16 || password.length > 512) {
+            r.fail("password", `has ${password.length} characters; use 16 to 512 (or remove it to have 32 generated).`);
+        }
+        if (/[\s"'\\]/.test(password) || /[\x00-\x1f\x7f]/.test(password)) {
+            r.fail("password", "contains whitespace, a quote, a backslash or a control character, which valkey.conf cannot hold; choose one without.");
+        }
+    }
 
     // The pod must fit the node it is sized for.
     const sidecarBytes = metrics ? 64 * 2 ** 20 : 0;
@@ -610,6 +636,8 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         metrics,
         serviceMonitor,
         kernelTuning,
+        password,
+        podAntiAffinity,
         aws,
         azure,
         local,
@@ -717,6 +745,11 @@ export function loadSettings(): Settings {
         raw.aws = awsRaw;
         raw.azure = azureRaw;
     }
+    if (raw.password !== undefined) {
+        // Only whether it was stored encrypted; the runtime knows which config keys are secrets.
+        const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+        raw.passwordIsSecret = runtimeConfig.isConfigSecret?.("valkey:password") ?? true;
+    }
     return resolveSettings(raw, pulumi.getStack());
 }
 
@@ -744,6 +777,8 @@ export const SETTING_KEYS = [
     "metrics",
     "serviceMonitor",
     "kernelTuning",
+    "password",
+    "podAntiAffinity",
     "aws",
     "azure",
     "local",

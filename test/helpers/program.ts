@@ -183,19 +183,21 @@ export async function installRecordingMocks(
 
 /**
  * Runs the program for `stack` with `overrides` (flat keys like `valkey:shards`) and returns what it created.
- * Rejects with the program's own error when it refuses the config.
+ * Rejects with the program's own error when it refuses the config. `secretKeys` are the config keys stored
+ * encrypted (`pulumi config set --secret`).
  */
 export async function runProgram(
     stack: string,
     overrides: Record<string, unknown> = {},
     outputsFor?: OutputsFor,
+    secretKeys: string[] = [],
 ): Promise<ProgramRun> {
     const resources = await installRecordingMocks(stack, true, outputsFor);
     const config: Record<string, string> = { ...stackConfig(stack) };
     for (const [k, v] of Object.entries(overrides)) {
         config[k] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    pulumi.runtime.setAllConfig(config);
+    pulumi.runtime.setAllConfig(config, secretKeys);
 
     const entry = path.join(ROOT, "index.ts");
     for (const key of Object.keys(require.cache)) {

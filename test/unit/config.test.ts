@@ -167,3 +167,32 @@ describe("settings refusals (exact messages)", () => {
         assert.deepEqual(problems({ metrics: "yes" }), ['valkey.metrics: got "yes"; use true or false.']);
     });
 });
+
+describe("valkey:password (bring your own)", () => {
+    const good = "a".repeat(12) + "B3c9-_.@";
+    it("is taken when stored as a secret, and absent by default (then generated)", () => {
+        assert.equal(resolveSettings({ password: good, passwordIsSecret: true }, "dev").password, good);
+        assert.equal(resolveSettings({}, "dev").password, undefined);
+    });
+    it("is refused in plain text, too short, or with characters valkey.conf cannot hold (the value never quoted)", () => {
+        assert.deepEqual(problems({ password: good, passwordIsSecret: false }), [
+            "valkey.password: is set in plain text; store it encrypted: pulumi config set --secret valkey:password <value> (or pulumi config rm valkey:password to have one generated).",
+        ]);
+        assert.deepEqual(problems({ password: "short-one", passwordIsSecret: true }), [
+            "valkey.password: has 9 characters; use 16 to 512 (or remove it to have 32 generated).",
+        ]);
+        const spaced = problems({ password: `${good} "x"`, passwordIsSecret: true });
+        assert.deepEqual(spaced, [
+            "valkey.password: contains whitespace, a quote, a backslash or a control character, which valkey.conf cannot hold; choose one without.",
+        ]);
+        assert.ok(!spaced.join().includes(good), "the message does not quote the password");
+    });
+});
+
+describe("valkey:podAntiAffinity", () => {
+    it("is required by default and takes preferred", () => {
+        assert.equal(resolveSettings({}, "dev").podAntiAffinity, "required");
+        assert.equal(resolveSettings({ podAntiAffinity: "preferred" }, "dev").podAntiAffinity, "preferred");
+        assert.deepEqual(problems({ podAntiAffinity: "soft" }), ['valkey.podAntiAffinity: got "soft"; use one of "required", "preferred".']);
+    });
+});
