@@ -22,6 +22,7 @@ import {
     imageHasAvailabilityZone,
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
+import { ZoneRollout } from "./rollout";
 import { ValkeySlots } from "./bootstrap/provider";
 
 /** Arguments of a ValkeyCluster. */
@@ -51,6 +52,20 @@ export interface ZoneStatefulSet {
     zone: string;
     name: string;
     replicas: number;
+}
+
+/**
+ * The Valkey pods' spread over the nodes of a zone: `required` puts at most one on a node (a node failure takes one
+ * copy, never a primary and its replica); `preferred` spreads them when the zone has the nodes.
+ */
+export function podAntiAffinity(
+    clusterName: string,
+    mode: Settings["podAntiAffinity"],
+): k8s.types.input.core.v1.PodAntiAffinity {
+    const term = { labelSelector: { matchLabels: podSelector(clusterName) }, topologyKey: "kubernetes.io/hostname" };
+    return mode === "required"
+        ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+        : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] };
 }
 
 /** A production Valkey cluster on Kubernetes: pods, config, auth, network rules, disruption budget, metrics. */
@@ -89,20 +104,29 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         });
         this.port = VALKEY_PORT;
 
+        // With persistence the volumes outlive `pulumi destroy` (StatefulSet PVC retention Retain), and so must the
+        // namespace that holds their claims: deleting a namespace deletes its PVCs, whatever the StatefulSets say.
+        // A later `pulumi up` adopts the namespace and the StatefulSets find their claims, data and all.
+        const keepVolumes = settings.persistence !== "none";
         const namespace = new k8s.core.v1.Namespace(
             childName(name, "namespace"),
             { metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns } } },
-            waitForPlatform,
+            { ...waitForPlatform, retainOnDelete: keepVolumes },
         );
         const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: [namespace] };
         this.namespace = namespace.metadata.name;
 
-        const password = new random.RandomPassword(
-            childName(name, "password"),
-            { length: 32, special: false },
-            { parent: this, additionalSecretOutputs: ["result"] },
-        );
-        this.password = pulumi.secret(password.result);
+        // A brought password (valkey:password, a secret) or one generated once and kept in the state.
+        this.password =
+            settings.password !== undefined
+                ? pulumi.secret(settings.password)
+                : pulumi.secret(
+                      new random.RandomPassword(
+                          childName(name, "password"),
+                          { length: 32, special: false },
+                          { parent: this, additionalSecretOutputs: ["result"] },
+                      ).result,
+                  );
 
         const authSecretName = `${clusterName}-auth`;
         new k8s.core.v1.Secret(
@@ -219,19 +243,37 @@ export class ValkeyCluster extends pulumi.ComponentResource {
 
         // One StatefulSet per zone, created one after another: Pulumi waits for each to be ready before the
         // next, so an image change rolls one pod at a time across the whole cluster.
-        const statefulSetResources: k8s.apps.v1.StatefulSet[] = [];
+        // With a cluster to reach, each zone's rollout is awaited by a ZoneRollout, which fails within a minute or
+        // two with the scheduler's reason instead of the Kubernetes provider's 10-minute "not Ready" timeout.
+        const statefulSetResources: pulumi.Resource[] = [];
         let previous: pulumi.Resource | undefined = drain;
         for (const { zone, name: stsName, replicas } of this.statefulSets) {
             const sts = new k8s.apps.v1.StatefulSet(
                 childName(name, "sts", zone),
                 {
-                    metadata: { name: stsName, namespace: ns, labels: { ...labels, "valkey.io/zone": zone } },
+                    metadata: {
+                        name: stsName,
+                        namespace: ns,
+                        labels: { ...labels, "valkey.io/zone": zone },
+                        annotations: rendering ? {} : { "pulumi.com/skipAwait": "true" },
+                    },
                     spec: this.statefulSetSpec(settings, platform, zone, replicas, authSecretName, confName),
                 },
                 { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : [])] },
             );
-            previous = sts;
-            statefulSetResources.push(sts);
+            previous = rendering
+                ? sts
+                : new ZoneRollout(
+                      childName(name, "rollout", zone),
+                      {
+                          kubeconfig: kubeconfig!,
+                          namespace: ns,
+                          statefulSet: stsName,
+                          revision: pulumi.interpolate`${sts.metadata.uid}/${sts.metadata.generation}`,
+                      },
+                      { parent: this, dependsOn: [sts] },
+                  );
+            statefulSetResources.push(previous);
         }
 
         // Then the bootstrap proper: form, grow, repair placement, once every StatefulSet has rolled out.
@@ -418,7 +460,10 @@ export class ValkeyCluster extends pulumi.ComponentResource {
             serviceName: `${clusterName}-headless`,
             replicas,
             podManagementPolicy: "Parallel",
-            updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+            // One pod at a time is the default; rollingUpdate.maxUnavailable is behind the MaxUnavailableStatefulSet
+            // feature gate (off by default, also on EKS/AKS before 1.35): the API server drops it and every preview
+            // would propose it again.
+            updateStrategy: { type: "RollingUpdate" },
             // Volumes outlive scale-in and deletion: nothing is ever lost by a config change.
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
             selector: { matchLabels: { ...podSelector(clusterName), "valkey.io/zone": zone } },
@@ -448,12 +493,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                                 ],
                             },
                         },
-                        // One Valkey pod per node: a node failure takes one copy, never a primary and its replica.
-                        podAntiAffinity: {
-                            requiredDuringSchedulingIgnoredDuringExecution: [
-                                { labelSelector: { matchLabels: podSelector(clusterName) }, topologyKey: "kubernetes.io/hostname" },
-                            ],
-                        },
+                        podAntiAffinity: podAntiAffinity(clusterName, settings.podAntiAffinity),
                     },
                     initContainers,
                     containers,

@@ -189,3 +189,58 @@ for (const stack of STACKS) {
         });
     });
 }
+
+describe("Kubernetes day-one defects (found on a real cluster)", () => {
+    const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
+
+    it("StatefulSets roll one pod at a time without the feature-gated rollingUpdate.maxUnavailable (no perpetual diff)", async () => {
+        const run = await runProgram("dev");
+        for (const s of run.ofType(STS)) assert.deepEqual(s.inputs.spec.updateStrategy, { type: "RollingUpdate" });
+    });
+
+    it("one Valkey pod per node is required by default; valkey:podAntiAffinity preferred spreads softly", async () => {
+        const term = { labelSelector: { matchLabels: { "app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": "valkey" } }, topologyKey: "kubernetes.io/hostname" };
+        for (const s of (await runProgram("dev")).ofType(STS)) {
+            assert.deepEqual(s.inputs.spec.template.spec.affinity.podAntiAffinity, { requiredDuringSchedulingIgnoredDuringExecution: [term] });
+        }
+        for (const s of (await runProgram("dev", { "valkey:podAntiAffinity": "preferred" })).ofType(STS)) {
+            assert.deepEqual(s.inputs.spec.template.spec.affinity.podAntiAffinity, {
+                preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }],
+            });
+        }
+    });
+
+    it("each zone's rollout is awaited by a ZoneRollout (the provider's own await skipped), none when rendering", async () => {
+        const run = await runProgram("dev");
+        const sets = run.ofType(STS);
+        for (const s of sets) {
+            const zone = s.inputs.metadata.labels["valkey.io/zone"];
+            assert.equal(s.inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+            const rollout = run.named(`valkey-rollout-${zone}`, DYNAMIC);
+            assert.equal(rollout.inputs.statefulSet, s.inputs.metadata.name);
+            assert.equal(rollout.inputs.namespace, "valkey");
+            assert.ok(rollout.secretPaths.includes("kubeconfig"), "the kubeconfig is sent as a secret");
+        }
+        const render = await runProgram("k8s-render");
+        assert.equal(render.resources.filter((r) => r.name.includes("-rollout-")).length, 0);
+        for (const s of render.ofType(STS)) assert.equal(s.inputs.metadata.annotations?.["pulumi.com/skipAwait"], undefined);
+    });
+
+    it("a brought valkey:password (secret) replaces the generated one everywhere", async () => {
+        const password = "brought-from-a-vault-0123456789";
+        const run = await runProgram("dev", { "valkey:password": password }, undefined, ["valkey:password"]);
+        assert.equal(run.ofType("random:index/randomPassword:RandomPassword").length, 0);
+        const auth = run.named("valkey-auth", "kubernetes:core/v1:Secret");
+        assert.equal(auth.inputs.stringData.password, password);
+        assert.deepEqual(auth.secretPaths, ["stringData"]);
+        const slots = run.named("valkey-slots", DYNAMIC);
+        assert.equal(slots.inputs.password, password);
+        assert.ok(slots.secretPaths.includes("password"));
+        assert.equal(await valueOf(run.outputs.password), password);
+        assert.ok(await isSecret(run.outputs.password), "the password output is secret");
+    });
+
+    it("a plain-text valkey:password is refused before anything is created", async () => {
+        await assert.rejects(runProgram("dev", { "valkey:password": "brought-from-a-vault-0123456789" }), /valkey\.password: is set in plain text/);
+    });
+});
