@@ -23,6 +23,8 @@ import {
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
 import { ZoneRollout } from "./rollout";
+import { capacityProblems, type NodeView, readNodes } from "../kubernetes/capacity";
+import { parseCpu } from "../quantity";
 import { ValkeySlots } from "./bootstrap/provider";
 
 /** Arguments of a ValkeyCluster. */
@@ -108,10 +110,19 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         // namespace that holds their claims: deleting a namespace deletes its PVCs, whatever the StatefulSets say.
         // A later `pulumi up` adopts the namespace and the StatefulSets find their claims, data and all.
         const keepVolumes = settings.persistence !== "none";
+        // An existing cluster is known: refuse before anything exists when its zones cannot hold the pods.
+        const capacityChecked =
+            settings.cloud === "kubernetes" && settings.kubernetes.renderDirectory === undefined
+                ? pulumi.output(this.checkCapacity(settings, platform))
+                : pulumi.output([] as pulumi.Resource[]);
         const namespace = new k8s.core.v1.Namespace(
             childName(name, "namespace"),
             { metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns } } },
-            { ...waitForPlatform, retainOnDelete: keepVolumes },
+            {
+                ...waitForPlatform,
+                dependsOn: capacityChecked.apply((none) => [...(platform.dependsOn ?? []), ...none]),
+                retainOnDelete: keepVolumes,
+            },
         );
         const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: [namespace] };
         this.namespace = namespace.metadata.name;
@@ -353,6 +364,37 @@ export class ValkeyCluster extends pulumi.ComponentResource {
             statefulSets: this.statefulSets,
             connectionSecrets: this.connectionSecrets,
         });
+    }
+
+    /** Reads the existing cluster's nodes and rejects with every zone that cannot hold its pods. */
+    private async checkCapacity(settings: Settings, platform: KubernetesPlatform): Promise<pulumi.Resource[]> {
+        const kubeconfig = settings.kubernetes.kubeconfig ?? process.env.KUBECONFIG;
+        if (kubeconfig === undefined) return [];
+        let nodes: NodeView[];
+        try {
+            nodes = await readNodes(kubeconfig);
+        } catch (e) {
+            throw new pulumi.ResourceError(
+                `valkey.kubernetes.kubeconfig: cannot list the cluster's nodes to check capacity: ${(e as Error).message}`,
+                this,
+            );
+        }
+        const problems = capacityProblems(nodes, {
+            zones: this.layout.zones.map((z) => ({ zone: z.zone, pods: z.pods.length })),
+            memoryBytes: settings.memoryBytes + (settings.metrics ? 64 * 2 ** 20 : 0),
+            milliCpu: Math.round((parseCpu(settings.cpu) ?? 0) * 1000) + (settings.metrics ? 100 : 0),
+            antiAffinity: settings.podAntiAffinity,
+            arch: platform.arch,
+            nodeSelector: platform.nodeSelector,
+            tolerated: platform.tolerations.map((t) => t.key),
+        });
+        if (problems.length > 0) {
+            throw new pulumi.ResourceError(
+                `The cluster cannot hold the Valkey pods:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+                this,
+            );
+        }
+        return [];
     }
 
     private statefulSetSpec(
