@@ -159,6 +159,12 @@ const cliPrelude = (tls: boolean): string =>
  * master_link_status:up) — or it is a blank node that knows only itself and holds no slot, waiting for the
  * bootstrap. Blank nodes count as ready so the StatefulSets can roll out before the cluster exists; clients
  * only reach them as a seed and get CLUSTERDOWN, never wrong data.
+ *
+ * While a member is not ok it also meets the peers whose stable names (the announced hostnames its nodes.conf
+ * keeps) now resolve to other addresses: after every pod restarted at once (a whole-cluster restart, `pulumi
+ * destroy` then `up` over kept volumes) no node can reach another at the recorded addresses, and nothing else
+ * would reconnect them before the rollout waits for readiness. Meeting a known node at its new address only
+ * updates the address.
  */
 export function readinessScript(input: ScriptInput): string {
     return `${cliPrelude(input.tls)}
@@ -168,6 +174,17 @@ assigned="$(echo "$info" | field cluster_slots_assigned)"
 known="$(echo "$info" | field cluster_known_nodes)"
 if [ "$state" != "ok" ]; then
   [ "$known" = "1" ] && [ "$assigned" = "0" ] && exit 0
+  local_cli cluster nodes | while read -r id addr flags rest; do
+    case "$flags" in *myself*) continue ;; esac
+    # ip:port@cport[,hostname[,aux=...]]
+    case "$addr" in *,*) name="\${addr#*,}"; name="\${name%%,*}" ;; *) continue ;; esac
+    case "$name" in ""|*=*) continue ;; esac
+    ipport="\${addr%%@*}"
+    now="$(getent hosts "$name" | awk '{ print $1; exit }')"
+    if [ -n "$now" ] && [ "$now" != "\${ipport%:*}" ]; then
+      local_cli cluster meet "$now" "\${ipport##*:}" >/dev/null 2>&1
+    fi
+  done
   exit 1
 fi
 [ "$assigned" = "16384" ] || exit 1
