@@ -243,25 +243,26 @@ export async function resolveKubernetesNodes(
     return perZone.flat();
 }
 
+/** A local listener on 127.0.0.1 whose every accepted connection is tunnelled to one pod's port. */
+interface PodListener {
+    server: import("node:net").Server;
+    port: number;
+}
+
 /**
- * A transport to pods through the Kubernetes API: one local listener per pod on 127.0.0.1, each accepted
- * connection tunnelled by a port-forward to the pod (the node ids are the pod names).
+ * Opens listeners to pods through the Kubernetes API: each accepted connection becomes a port-forward stream
+ * to the pod (so they work from outside the cluster network, wherever `kubectl port-forward` would).
  */
-export function kubernetesTransport(
-    target: KubernetesTarget,
-    options: { password?: string } = {},
-): Transport {
+function podForwarder(kubeconfig: string, namespace: string, podPort: number) {
     const k8s = require("@kubernetes/client-node");
     const net = require("node:net") as typeof import("node:net");
-    const forward = new k8s.PortForward(loadKubeConfig(target.kubeconfig));
-    const servers = new Map<string, Promise<{ server: import("node:net").Server; port: number }>>();
-    const port = target.port ?? 6379;
-    const listen = (pod: string): Promise<{ server: import("node:net").Server; port: number }> =>
+    const forward = new k8s.PortForward(loadKubeConfig(kubeconfig));
+    return (pod: string): Promise<PodListener> =>
         new Promise((resolve, reject) => {
             const server = net.createServer((socket) => {
                 socket.on("error", () => socket.destroy());
                 Promise.resolve(
-                    forward.portForward(target.namespace, pod, [port], socket, null, socket),
+                    forward.portForward(namespace, pod, [podPort], socket, null, socket),
                 ).catch(() => socket.destroy());
             });
             server.once("error", reject);
@@ -272,6 +273,18 @@ export function kubernetesTransport(
                 }),
             );
         });
+}
+
+/**
+ * A transport to pods through the Kubernetes API: one local listener per pod on 127.0.0.1, each accepted
+ * connection tunnelled by a port-forward to the pod (the node ids are the pod names).
+ */
+export function kubernetesTransport(
+    target: KubernetesTarget,
+    options: { password?: string } = {},
+): Transport {
+    const listen = podForwarder(target.kubeconfig, target.namespace, target.port ?? 6379);
+    const servers = new Map<string, Promise<PodListener>>();
     return directTransport({
         password: options.password,
         async address(node) {
@@ -287,4 +300,52 @@ export function kubernetesTransport(
             servers.clear();
         },
     });
+}
+
+/** A way into a cluster from outside its network, for cluster-aware clients (see `clusterGateway`). */
+export interface ClusterGateway {
+    /** One local address per pod, by pod name. */
+    pods: Map<string, { host: string; port: number }>;
+    /**
+     * For iovalkey/ioredis `Cluster({ natMap })`: maps the address a node announces (`<pod>.<headless service>...:
+     * <port>` or the pod IP) to the pod's local listener; null for an address it does not know.
+     */
+    natMap: (key: string) => { host: string; port: number } | null;
+    /** Seed addresses: the local listeners of each zone's first pod. */
+    seeds: { host: string; port: number }[];
+    close(): Promise<void>;
+}
+
+/**
+ * Opens a local listener for every pod the zones' StatefulSets may run (`maxPodsPerZone` ordinals each), each
+ * tunnelled through the Kubernetes API. Valkey redirects clients to the names pods announce (headless-Service DNS
+ * names, which resolve only inside the cluster); the gateway's `natMap` turns those into the local listeners, so a
+ * cluster-aware client outside the cluster follows MOVED and ASK like one inside.
+ */
+export async function clusterGateway(
+    target: KubernetesTarget,
+    maxPodsPerZone = 10,
+): Promise<ClusterGateway> {
+    const listen = podForwarder(target.kubeconfig, target.namespace, target.port ?? 6379);
+    const names = target.statefulSets.flatMap(({ name }) =>
+        Array.from({ length: maxPodsPerZone }, (_, i) => `${name}-${i}`),
+    );
+    const listeners = await Promise.all(names.map((pod) => listen(pod)));
+    const pods = new Map(
+        names.map((pod, i) => [pod, { host: "127.0.0.1", port: listeners[i].port }]),
+    );
+    return {
+        pods,
+        natMap(key) {
+            // "<pod>.<service>.<namespace>.svc...:6379": the pod is the first label.
+            const host = key.slice(0, key.lastIndexOf(":"));
+            return pods.get(host.split(".")[0]) ?? null;
+        },
+        // Ordinal 0 of each zone: every zone that runs pods runs that one.
+        seeds: target.statefulSets.map(({ name }) => pods.get(`${name}-0`)!),
+        async close() {
+            // Stops accepting; tunnels still open end with their clients.
+            for (const l of listeners) l.server.close();
+        },
+    };
 }
