@@ -750,7 +750,14 @@ export function loadSettings(): Settings {
         const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
         raw.passwordIsSecret = runtimeConfig.isConfigSecret?.("valkey:password") ?? true;
     }
-    return resolveSettings(raw, pulumi.getStack());
+    const settings = resolveSettings(raw, pulumi.getStack());
+    // A kubeconfig path relative to the project directory, made absolute: the providers run in other processes.
+    const kubeconfig = settings.kubernetes.kubeconfig;
+    if (kubeconfig !== undefined && !kubeconfig.includes("\n") && !kubeconfig.trimStart().startsWith("{")) {
+        const path = require("node:path") as typeof import("node:path");
+        settings.kubernetes.kubeconfig = path.resolve(kubeconfig);
+    }
+    return settings;
 }
 
 /** Every top-level key of the `valkey` config namespace (documented in Pulumi.yaml). */

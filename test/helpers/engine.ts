@@ -25,7 +25,6 @@ export const PROJECT_FILES = [
     "components",
     "policy",
     "Pulumi.yaml",
-    "Pulumi.local.yaml",
     "package.json",
     "tsconfig.json",
 ] as const;
@@ -167,8 +166,11 @@ export function describeRun(what: string, r: RunResult): string {
 export interface EngineProjectOptions {
     /** Part of the temporary directory's name. */
     label: string;
-    /** valkey:local.basePort of the copy: its nodes use basePort .. basePort + 19 (and their bus ports). */
-    basePort: number;
+    /**
+     * valkey:local.basePort of the copy (local stacks): its nodes use basePort .. basePort + 19 (and their bus
+     * ports). Without it the copy sets no local.* config.
+     */
+    basePort?: number;
     /** The stack. Default `local`. */
     stack?: string;
 }
@@ -196,7 +198,7 @@ export class EngineProject {
         this.stateDir = path.join(root, "state");
         this.dataDir = path.join(root, "data");
         this.stack = opts.stack ?? "local";
-        this.basePort = opts.basePort;
+        this.basePort = opts.basePort ?? 0;
     }
 
     /** The temporary directory that holds the copy, its state and its data. */
@@ -219,7 +221,7 @@ export class EngineProject {
         fs.mkdirSync(p.dir);
         fs.mkdirSync(p.stateDir);
         fs.mkdirSync(p.dataDir);
-        for (const f of PROJECT_FILES) {
+        for (const f of [...PROJECT_FILES, `Pulumi.${p.stack}.yaml`]) {
             fs.cpSync(path.join(ROOT, f), path.join(p.dir, f), {
                 recursive: true,
                 // A node_modules inside policy/ would be a second @pulumi/pulumi; the copy resolves upwards.
@@ -231,8 +233,10 @@ export class EngineProject {
         const init = await p.pulumi(["stack", "init", p.stack], { timeoutMs: 60_000 });
         if (init.code !== 0) throw new Error(describeRun(`pulumi stack init ${p.stack}`, init));
         p.initialised = true;
-        await p.configSet("local.basePort", String(opts.basePort), { path: true });
-        await p.configSet("local.dataDir", p.dataDir, { path: true });
+        if (opts.basePort !== undefined) {
+            await p.configSet("local.basePort", String(opts.basePort), { path: true });
+            await p.configSet("local.dataDir", p.dataDir, { path: true });
+        }
         return p;
     }
 
@@ -257,12 +261,20 @@ export class EngineProject {
         );
     }
 
-    /** `pulumi config set valkey:<key> <value>` on the copy's stack (with `--path` for nested keys). */
-    async configSet(key: string, value: string, opts: { path?: boolean } = {}): Promise<void> {
+    /**
+     * `pulumi config set valkey:<key> <value>` on the copy's stack (with `--path` for nested keys, `--secret` to
+     * store it encrypted).
+     */
+    async configSet(
+        key: string,
+        value: string,
+        opts: { path?: boolean; secret?: boolean } = {},
+    ): Promise<void> {
         const args = [
             "config",
             "set",
             ...(opts.path ? ["--path"] : []),
+            ...(opts.secret ? ["--secret"] : []),
             `valkey:${key}`,
             value,
             "-s",
@@ -558,6 +570,10 @@ export interface WriterOptions {
     concurrency?: number;
     /** Pace, in writes per second over all workers, so the writer does not starve the engine. Default 4000. */
     opsPerSecond?: number;
+    /** iovalkey's natMap, for a cluster reached through local listeners (`clusterGateway`). */
+    natMap?: import("iovalkey").ClusterOptions["natMap"];
+    /** The cluster's password. Default none. */
+    password?: string;
 }
 
 /**
@@ -595,7 +611,8 @@ export class ClusterWriter {
             // Follow redirections (the default 16 allows more hops than a reshard causes).
             maxRedirections: 16,
             slotsRefreshTimeout: 2000,
-            redisOptions: { connectTimeout: 5000, commandTimeout: 10_000 },
+            natMap: opts.natMap,
+            redisOptions: { connectTimeout: 5000, commandTimeout: 10_000, password: opts.password },
         });
         this.cluster.on("error", () => undefined);
         // Count what the client retries on its own. handleError is iovalkey's (internal) single entry point
