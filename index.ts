@@ -5,6 +5,7 @@
  * cloud, build the Valkey cluster on it, export what clients and operators need.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AivenValkey } from "./components/aiven/service";
 import { createAwsPlatform } from "./components/aws";
 import { createAzurePlatform } from "./components/azure";
 import { Settings, loadSettings } from "./components/config";
@@ -25,7 +26,8 @@ function kubernetesPlatform(s: Settings): KubernetesPlatform {
         case "kubernetes":
             return existingClusterPlatform(s.name, s);
         case "local":
-            throw new Error("internal: the local stack has no Kubernetes platform");
+        case "aiven":
+            throw new Error(`internal: the ${s.cloud} stack has no Kubernetes platform`);
     }
 }
 
@@ -34,13 +36,13 @@ function kubernetesPlatform(s: Settings): KubernetesPlatform {
  * password or kubeconfig, and Pulumi would warn about each undefined one on every run.
  */
 interface Outputs {
-    /** Where clients connect: the client Service's DNS name, or the seed node locally. */
+    /** Where clients connect: the client Service's DNS name, the seed node locally, Aiven's host on Aiven. */
     endpoint: pulumi.Output<string>;
-    port: number;
+    port: number | pulumi.Output<number>;
     /** The password (secret); the local stack's servers listen on loopback only and have none. */
     password?: pulumi.Output<string>;
-    /** Which pod is which shard's primary or replica. */
-    layout: { shard: number; primary: string; replicas: string[] }[];
+    /** Which pod is which shard's primary or replica (none on Aiven, which places its own nodes). */
+    layout?: { shard: number; primary: string; replicas: string[] }[];
     /** The namespace of the Valkey pods. */
     namespace?: pulumi.Output<string>;
     /** `<namespace>/<name>` of the Secrets with VALKEY_HOST, VALKEY_PORT, VALKEY_USER, VALKEY_PASSWORD, VALKEY_SSL. */
@@ -51,9 +53,21 @@ interface Outputs {
     endpoints?: pulumi.Output<string[]>;
     /** The kubeconfig of the cluster the program created (secret), when it created one. */
     kubeconfig?: pulumi.Output<string>;
+    /** The Aiven service: project, service name, cloud, plan, nodes (cloud aiven). */
+    aiven?: AivenValkey["summary"];
 }
 
 function build(s: Settings): Outputs {
+    if (s.cloud === "aiven") {
+        const managed = new AivenValkey(s.name, { settings: s });
+        return {
+            endpoint: managed.endpoint,
+            port: managed.port,
+            password: managed.password,
+            connectionSecrets: managed.connectionSecrets.length > 0 ? managed.connectionSecrets : undefined,
+            aiven: managed.summary,
+        };
+    }
     if (s.cloud === "local") {
         const local = new LocalValkeyCluster(s.name, { settings: s });
         return {

@@ -15,9 +15,11 @@ import { GP3_MAX_IOPS_PER_GIB, VALKEY_GP3_IOPS, VALKEY_GP3_MIN_GIB, VALKEY_STORA
 import { addressPlanProblem } from "./azure/addressPlan";
 import { KUBELOGIN_MODES, type KubeloginMode } from "./azure/kubeconfig";
 import { vmSizeFeatures } from "./azure/vmSize";
+import { aivenDefaultTags, aivenProblems } from "./aiven/mapping";
+import { aivenPlanReplicas } from "./aiven/plan";
 
-/** Where the stack runs. */
-export type Cloud = "aws" | "azure" | "kubernetes" | "local";
+/** Where the stack runs: a Kubernetes platform, local processes, or Aiven's managed Valkey (`aiven`). */
+export type Cloud = "aws" | "azure" | "kubernetes" | "local" | "aiven";
 /** The environment class of a stack; decides the defaults and how strict validation is. */
 export type Environment = "local" | "dev" | "prod";
 /** Persistence: append-only file plus RDB snapshots, snapshots only, or none (a pure cache). */
@@ -109,6 +111,42 @@ export interface KubernetesSettings {
     arch: "arm64" | "amd64";
 }
 
+// ---- Aiven (cloud: aiven, issue 15) ----
+/** The days of Aiven's maintenance window, as Aiven spells them. */
+export const AIVEN_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+
+/**
+ * Aiven's managed Valkey (cloud: aiven): one Aiven for Valkey service instead of a Kubernetes platform. How the
+ * shared settings map onto it, and which are refused, is in components/aiven/mapping.ts.
+ */
+export interface AivenSettings {
+    /** Aiven project of the service (`avn project list`). Required with cloud aiven; no default. */
+    project: string;
+    /** Cloud and region, `<provider>-<region>` (`avn cloud list`). Default `aws-us-east-1`. */
+    cloudName: string;
+    /** Plan: `hobbyist`, `startup-N`, `business-N` or `premium-N` (N about the GB per node); its family decides the standbys. Default dev `startup-4`, prod `business-4`. */
+    plan: string;
+    /** Service name, unique in the project; a change replaces the service. Default `<name>-<stack>`. */
+    serviceName: string;
+    /** Weekly maintenance window: day (lower case) and UTC start time `HH:mm:ss`. Default `{day: sunday, time: "02:00:00"}`. */
+    maintenanceWindow: { day: (typeof AIVEN_WEEKDAYS)[number]; time: string };
+    /** Service tags: the platform's own (`valkey-platform-cluster`, `-environment`, `-stack`) plus these. Default none of your own. */
+    tags: Record<string, string>;
+    /** Aiven refuses to delete the service while it is on. Default true in prod, false in dev. */
+    terminationProtection: boolean;
+    /** Who gets Aiven's maintenance and incident notices for the service (at most 10). Default none: the project's contacts. */
+    technicalEmails: string[];
+    /** Addresses or CIDRs clients may connect from (ip_filter). Default dev `["0.0.0.0/0"]` (Aiven's own default); prod none: it must be set. */
+    ipFilter: string[];
+    /** UTC hour the daily backup starts (0-23). Default unset: Aiven's schedule. */
+    backupHour?: number;
+    /** Minute of backupHour the backup starts (0-59); needs backupHour. Default 0 when backupHour is set. */
+    backupMinute?: number;
+    /** Not a key of `valkey:aiven`: `valkey:ioThreads` when the stack sets it. Default unset: Aiven's default for the plan (the shared default follows valkey.cpu, which Aiven has not). */
+    ioThreads?: number;
+}
+// ---- end Aiven ----
+
 /** TLS for client and cluster-bus traffic; the certificate comes from a Secret (e.g. cert-manager's). */
 export interface TlsSettings {
     enabled: boolean;
@@ -124,11 +162,11 @@ export interface Settings {
     name: string;
     /** Namespace of the Valkey pods. Default `valkey`. */
     namespace: string;
-    /** Zones, one StatefulSet each. Default three zones of the region (local: zone-a, zone-b, zone-c). */
+    /** Zones, one StatefulSet each. Default three zones of the region (local: zone-a, zone-b, zone-c; aiven: none, Aiven places the nodes). */
     zones: string[];
-    /** Primaries (each owns an equal share of the 16384 slots). Default 3. */
+    /** Primaries (each owns an equal share of the 16384 slots). Default 3 (aiven: 1, no cluster mode). */
     shards: number;
-    /** Replicas per primary, each in another zone. Default 1 (prod 2). */
+    /** Replicas per primary, each in another zone. Default 1 (prod 2; aiven: the plan's standbys). */
     replicasPerShard: number;
     /** Valkey image, pinned by tag or digest. Default `valkey/valkey:8.1.4`. */
     image: string;
@@ -145,7 +183,7 @@ export interface Settings {
     maxmemoryBytes: number;
     /** Eviction policy. Default `noeviction` (a data store; use allkeys-lru for a cache). */
     maxmemoryPolicy: string;
-    /** Persistence. Default `aof+rdb` (local `none`). */
+    /** Persistence. Default `aof+rdb` (local `none`, aiven `rdb`). */
     persistence: Persistence;
     /** Volume per pod. Default 2.5x maxmemory rounded up to whole GiB. */
     volumeSize: string;
@@ -179,6 +217,7 @@ export interface Settings {
     azure: AzureSettings;
     local: LocalSettings;
     kubernetes: KubernetesSettings;
+    aiven: AivenSettings;
 }
 
 /** One problem with the settings: the setting's path and a message that quotes the value and says the fix. */
@@ -249,6 +288,24 @@ class Reader {
             v = (v as Record<string, unknown>)[part];
         }
         return parseJsonish(v);
+    }
+
+    /** The value the stack gives a setting, parsed, or undefined when it leaves it unset. */
+    given(path: string): unknown {
+        const v = this.value(path);
+        return v === null || v === "" ? undefined : v;
+    }
+
+    /** A map of strings (tags), e.g. `{team: platform}`. */
+    stringMap(path: string, dflt: Record<string, string>): Record<string, string> {
+        const v = this.given(path);
+        if (v === undefined) return dflt;
+        const entries = typeof v === "object" && !Array.isArray(v) ? Object.entries(v as object) : undefined;
+        if (!entries || entries.some(([k, x]) => k === "" || (typeof x !== "string" && typeof x !== "number"))) {
+            this.fail(path, `got ${json(v)}; expected a map of names to values, e.g. {"team": "platform"}.`);
+            return dflt;
+        }
+        return Object.fromEntries(entries.map(([k, x]) => [k, String(x)]));
     }
 
     fail(path: string, message: string): void {
@@ -326,7 +383,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function resolveSettings(raw: RawSettings, stack: string): Settings {
     const r = new Reader(raw);
     const environment = r.oneOf("environment", ["local", "dev", "prod"], environmentOfStack(stack));
-    const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "kubernetes", "local"], environment === "local" ? "local" : "aws");
+    const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "kubernetes", "local", "aiven"], environment === "local" ? "local" : "aws");
+    const aivenCloud = cloud === "aiven";
     const prod = environment === "prod";
 
     const name = r.string("name", "valkey");
@@ -395,6 +453,24 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         nodeAllocatableMemory: r.string("kubernetes.nodeAllocatableMemory", undefined),
         arch: r.oneOf("kubernetes.arch", ["arm64", "amd64"], "amd64"),
     };
+    // Aiven (issue 15): read always, like the other clouds' sections; checked by aivenProblems below on cloud aiven.
+    const aivenBackupHour = r.given("aiven.backupHour") === undefined ? undefined : r.number("aiven.backupHour", 0, { integer: true, min: 0, max: 23 });
+    const aiven: AivenSettings = {
+        project: r.string("aiven.project", ""),
+        cloudName: r.string("aiven.cloudName", "aws-us-east-1"),
+        plan: r.string("aiven.plan", prod ? "business-4" : "startup-4"),
+        serviceName: r.string("aiven.serviceName", `${name}-${stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-")),
+        maintenanceWindow: {
+            day: r.oneOf("aiven.maintenanceWindow.day", AIVEN_WEEKDAYS, "sunday"),
+            time: r.string("aiven.maintenanceWindow.time", "02:00:00"),
+        },
+        tags: { ...aivenDefaultTags(name, environment, stack), ...r.stringMap("aiven.tags", {}) },
+        terminationProtection: r.boolean("aiven.terminationProtection", prod),
+        technicalEmails: r.stringList("aiven.technicalEmails", []),
+        ipFilter: r.stringList("aiven.ipFilter", prod ? [] : ["0.0.0.0/0"]),
+        backupHour: aivenBackupHour,
+        backupMinute: r.given("aiven.backupMinute") === undefined ? undefined : r.number("aiven.backupMinute", 0, { integer: true, min: 0, max: 59 }),
+    };
 
     const defaultZones =
         cloud === "local"
@@ -404,9 +480,9 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
               : cloud === "aws"
                 ? awsDefaultZones(aws.region)
                 : ["zone-a", "zone-b", "zone-c"];
-    const zones = r.stringList("zones", defaultZones);
+    const zones = aivenCloud ? [] : r.stringList("zones", defaultZones);
     const minZones = prod ? 3 : 2;
-    if (zones.length < minZones) {
+    if (!aivenCloud && zones.length < minZones) {
         r.fail(
             "zones",
             `got ${json(zones)} (${zones.length}); ${environment} needs at least ${minZones} zones so that losing one keeps the cluster up. List ${minZones} or more zones.`,
@@ -416,14 +492,15 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         r.fail("zones", `got ${json(zones)}; a zone is listed twice. List each zone once.`);
     }
 
-    const shards = r.number("shards", 3, { integer: true, min: 3, fix: "Valkey needs at least 3 primaries to elect a new primary after a failure; use 3 or more shards." });
-    const replicasPerShard = r.number("replicasPerShard", prod ? 2 : 1, {
+    // On Aiven one shard, and the plan's standbys (aivenProblems refuses other values the stack sets).
+    const shards = aivenCloud ? 1 : r.number("shards", 3, { integer: true, min: 3, fix: "Valkey needs at least 3 primaries to elect a new primary after a failure; use 3 or more shards." });
+    const replicasPerShard = aivenCloud ? (aivenPlanReplicas(aiven.plan) ?? 0) : r.number("replicasPerShard", prod ? 2 : 1, {
         integer: true,
         min: environment === "local" ? 0 : 1,
         max: 5,
         fix: environment === "local" ? "" : "Without a replica a lost pod loses its slots' data; use 1 or more.",
     });
-    if (Number.isInteger(replicasPerShard) && zones.length > 0 && replicasPerShard + 1 > zones.length) {
+    if (!aivenCloud && Number.isInteger(replicasPerShard) && zones.length > 0 && replicasPerShard + 1 > zones.length) {
         r.fail(
             "replicasPerShard",
             `got ${replicasPerShard} with ${zones.length} zones; two copies of a shard would share a zone. Use at most ${zones.length - 1} replicas per shard, or ${replicasPerShard + 1} zones.`,
@@ -471,7 +548,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         ["noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"],
         "noeviction",
     );
-    const persistence = r.oneOf<Persistence>("persistence", ["aof+rdb", "rdb", "none"], environment === "local" ? "none" : "aof+rdb");
+    const persistence = r.oneOf<Persistence>("persistence", ["aof+rdb", "rdb", "none"], environment === "local" ? "none" : aivenCloud ? "rdb" : "aof+rdb");
     const defaultVolume = `${Math.max(1, Math.ceil((maxmemoryBytes * 2.5) / GiB))}Gi`;
     const volumeSize = r.string("volumeSize", defaultVolume);
     const volumeBytes = parseBytes(volumeSize) ?? 0;
@@ -484,9 +561,10 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         );
     }
     const ioThreads = r.number("ioThreads", defaultIoThreads(cpuCores ?? 1), { integer: true, min: 1, max: 16 });
-    if (cpuCores !== undefined && ioThreads > Math.max(1, Math.ceil(cpuCores))) {
+    if (!aivenCloud && cpuCores !== undefined && ioThreads > Math.max(1, Math.ceil(cpuCores))) {
         r.fail("ioThreads", `got ${ioThreads} with cpu ${json(cpu)}; more I/O threads than cores only adds contention. Use at most ${Math.max(1, Math.ceil(cpuCores))}, or raise valkey.cpu.`);
     }
+    if (aivenCloud && r.given("ioThreads") !== undefined) aiven.ioThreads = ioThreads;
     const nodeTimeoutMs = r.number("nodeTimeoutMs", 5000, {
         integer: true,
         min: 1000,
@@ -494,7 +572,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         fix: "Use 1000-60000 (5000 is the default: failover in about 10 s).",
     });
     const tls: TlsSettings = {
-        enabled: r.boolean("tls.enabled", false),
+        enabled: aivenCloud || r.boolean("tls.enabled", false),
         secretName: r.string("tls.secretName", undefined),
     };
     if (tls.enabled && cloud === "local") {
@@ -506,12 +584,12 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
             r.fail("allowedNamespaces", `got ${json(ns)}; each entry must be a namespace name (a DNS label).`);
         }
     }
-    const metrics = r.boolean("metrics", cloud !== "local");
+    const metrics = r.boolean("metrics", cloud !== "local" && !aivenCloud);
     const serviceMonitor = r.boolean("serviceMonitor", false);
     if (serviceMonitor && !metrics) {
         r.fail("serviceMonitor", `got true with metrics false; a ServiceMonitor scrapes the exporter sidecar. Set valkey.metrics to true.`);
     }
-    const kernelTuning = r.boolean("kernelTuning", prod);
+    const kernelTuning = r.boolean("kernelTuning", prod && !aivenCloud);
     const podAntiAffinity = r.oneOf("podAntiAffinity", ["required", "preferred"], "required");
     const password = r.string("password", undefined);
     if (password !== undefined) {
@@ -603,6 +681,13 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         }
     }
 
+    if (aivenCloud) {
+        // An Aiven refusal of a setting replaces the generic problems of the same setting (it says why and the fix).
+        const refused = aivenProblems({ environment, aiven, persistence, image, given: (path) => r.given(path) });
+        const superseded = new Set(refused.map((p) => p.path));
+        r.problems.splice(0, r.problems.length, ...r.problems.filter((p) => !superseded.has(p.path)), ...refused);
+    }
+
     if (cloud === "local" && Number.isInteger(shards) && shards >= 1 && Number.isInteger(replicasPerShard) && replicasPerShard >= 0) {
         r.problems.push(...localProblems({ zones, shards, replicasPerShard, basePort: local.basePort }));
     }
@@ -642,7 +727,10 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         azure,
         local,
         kubernetes,
+        aiven,
     };
+    // Aiven places its own nodes: there is no layout to check.
+    if (aivenCloud) return settings;
     // The layout is derived, never configured: assert the invariants validation promised.
     const same = sharedZoneShards(computeLayout(settings));
     if (same.length > 0) {
@@ -790,4 +878,5 @@ export const SETTING_KEYS = [
     "azure",
     "local",
     "kubernetes",
+    "aiven",
 ] as const;

@@ -3,6 +3,10 @@
  * wraps it in a PolicyPack (which starts the policy server, so tests never import index.ts).
  */
 import type { Policies } from "@pulumi/policy";
+import { aivenIpFilter } from "./aivenIpFilter";
+import { aivenPersistence } from "./aivenPersistence";
+import { aivenPlan } from "./aivenPlan";
+import { aivenTerminationProtection } from "./aivenTerminationProtection";
 import { auth } from "./auth";
 import { disruptionBudget } from "./disruptionBudget";
 import { imagePinned } from "./imagePinned";
@@ -15,6 +19,10 @@ import { storageClass } from "./storageClass";
 import { zoneSeparation } from "./zoneSeparation";
 
 export {
+    aivenIpFilter,
+    aivenPersistence,
+    aivenPlan,
+    aivenTerminationProtection,
     auth,
     disruptionBudget,
     imagePinned,
@@ -39,4 +47,9 @@ export const policies: Policies = [
     podSecurity,
     disruptionBudget,
     networkPolicy,
+    // Aiven for Valkey services (cloud: aiven, issue 15).
+    aivenTerminationProtection,
+    aivenIpFilter,
+    aivenPlan,
+    aivenPersistence,
 ];

@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Settings } from "../config";
+import { createConnectionSecrets } from "../kubernetes/connectionSecrets";
 import { childName, statefulSetName } from "../naming";
 import type { KubernetesPlatform } from "../platform";
 import {
@@ -335,27 +336,23 @@ export class ValkeyCluster extends pulumi.ComponentResource {
             );
         }
 
-        this.connectionSecrets = [];
-        for (const appNs of settings.allowedNamespaces) {
-            const secretName = `${clusterName}-connection`;
-            new k8s.core.v1.Secret(
-                childName(name, "connection", appNs),
-                {
-                    metadata: { name: secretName, namespace: appNs, labels },
-                    type: "Opaque",
-                    stringData: {
-                        VALKEY_HOST: this.endpoint,
-                        VALKEY_PORT: String(VALKEY_PORT),
-                        VALKEY_USER: "default",
-                        VALKEY_PASSWORD: this.password,
-                        VALKEY_SSL: String(settings.tls.enabled),
-                        VALKEY_CLUSTER: "true",
-                    },
+        this.connectionSecrets = createConnectionSecrets(
+            name,
+            {
+                clusterName,
+                namespaces: settings.allowedNamespaces,
+                labels,
+                connection: {
+                    host: this.endpoint,
+                    port: VALKEY_PORT,
+                    user: "default",
+                    password: this.password,
+                    ssl: settings.tls.enabled,
+                    cluster: true,
                 },
-                { ...k8sOpts, dependsOn: [namespace], additionalSecretOutputs: ["stringData", "data"] },
-            );
-            this.connectionSecrets.push(`${appNs}/${secretName}`);
-        }
+            },
+            { ...k8sOpts, dependsOn: [namespace] },
+        );
 
         this.registerOutputs({
             namespace: this.namespace,

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { aivenOutputsFor } from "./aivenMocks";
 import { awsOutputsFor } from "./awsMocks";
 
 /** The project root. */
@@ -84,7 +85,7 @@ const defaultOutputs: OutputsFor = (args) => {
         default:
             // Azure names resources itself (autonaming); the program reads the name back, e.g. the AKS cluster's.
             if (args.type.startsWith("azure-native:")) return { name: `${name}-az` };
-            return awsOutputsFor(args);
+            return aivenOutputsFor(args) ?? awsOutputsFor(args);
     }
 };
 

@@ -125,7 +125,10 @@ export async function messages(
     return (await runPolicy(policy, resources, config)).map((r) => r.message);
 }
 
-/** Runs the whole pack, with per-policy config as in policy/config.<env>.json, and returns every violation. */
+/**
+ * Runs the whole pack, with per-policy config as in policy/config.<env>.json, and returns every violation. A
+ * policy the config disables does not run, as with the policy server.
+ */
 export async function runPack(
     resources: readonly PlainResource[],
     packConfig: Record<string, unknown> = {},
@@ -134,6 +137,7 @@ export async function runPack(
     for (const p of policies) {
         const c = packConfig[p.name];
         const config = typeof c === "object" && c !== null ? c : {};
+        if ((config as { enforcementLevel?: string }).enforcementLevel === "disabled") continue;
         out.push(...(await runPolicy(p, resources, config)));
     }
     return out;

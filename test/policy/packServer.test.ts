@@ -2,7 +2,8 @@
  * The pack as the Pulumi CLI runs it: `@pulumi/pulumi/cmd/run-policy-pack` (what the Node.js language host
  * starts for `pulumi preview --policy-pack policy`) loads policy/ through its own TypeScript support, and we
  * talk to the policy server over gRPC like the engine does: GetAnalyzerInfo, Configure with
- * policy/config.<env>.json, AnalyzeStack. This proves the wiring without the CLI.
+ * policy/config.<env>.json, Analyze for each resource and AnalyzeStack. This proves the wiring without the
+ * CLI.
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -10,6 +11,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PlainResource } from "../../policy/common";
 import { ROOT } from "../helpers/program";
+import { aivenStack, serviceOf } from "./aivenFixtures";
 import { T, awsStack, find, requirement } from "./fixtures";
 import { packConfig } from "./harness";
 
@@ -107,8 +109,19 @@ describe("the pack under Pulumi's policy runner", () => {
                 return ar;
             }),
         );
+        // As the engine does: each resource through the resource policies, then the stack through the stack ones.
+        const diagnostics: any[] = [];
+        for (const r of resources) {
+            const one = new analyzerPb.AnalyzeRequest();
+            one.setType(r.type);
+            one.setUrn(r.urn);
+            one.setName(r.name);
+            one.setProperties(Struct.fromJavaScript(r.props));
+            one.setOptions(new analyzerPb.AnalyzerResourceOptions());
+            diagnostics.push(...(await call<any>(client, "analyze", one)).getDiagnosticsList());
+        }
         const res = await call<any>(client, "analyzeStack", stack);
-        return res.getDiagnosticsList().map((d: any) => ({
+        return [...diagnostics, ...res.getDiagnosticsList()].map((d: any) => ({
             policy: d.getPolicyname(),
             level: LEVELS[d.getEnforcementlevel()],
             message: d.getMessage(),
@@ -143,6 +156,21 @@ describe("the pack under Pulumi's policy runner", () => {
         assert.deepEqual(
             (await analyze(r, "prod")).map((d) => d.policy),
             ["valkey-storage-class"],
+        );
+        assert.deepEqual(await analyze(r, "dev"), []);
+    });
+
+    // Aiven (issue 15): the prod-only rules are mandatory in prod and disabled in dev.
+    test("reports an unprotected Aiven service with an open IP filter in prod only", async () => {
+        const r = aivenStack();
+        serviceOf(r).props.terminationProtection = false;
+        serviceOf(r).props.valkeyUserConfig.ipFilterStrings = ["0.0.0.0/0"];
+        assert.deepEqual(
+            (await analyze(r, "prod")).map((d) => [d.policy, d.level]),
+            [
+                ["valkey-aiven-termination-protection", "mandatory"],
+                ["valkey-aiven-ip-filter", "mandatory"],
+            ],
         );
         assert.deepEqual(await analyze(r, "dev"), []);
     });
