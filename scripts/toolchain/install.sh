@@ -4,6 +4,7 @@
 #   pulumi-language-nodejs          the Node language host, from language-nodejs/
 #   pulumi-resource-pulumi-nodejs   link to the dynamic-provider host shipped in node_modules/@pulumi/pulumi
 #   pulumi-resource-kubernetes      the Kubernetes provider plugin, from kubernetes/, also installed in PULUMI_HOME
+#   promtool                        Prometheus' rule checker, from promtool/ (the observability tests run it)
 #
 # Usage: bash scripts/toolchain/install.sh            (then: . scripts/toolchain/env.sh)
 # Re-running is a no-op once built: each binary has a stamp of its version, go.mod/go.sum and Go version.
@@ -46,15 +47,18 @@ requires_version() { # <go.mod> <module path> <version>
 requires_version "$TOOLCHAIN_DIR/engine/go.mod" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
 requires_version "$TOOLCHAIN_DIR/engine/go.mod" github.com/pulumi/pulumi/sdk/v3 "$PULUMI_VERSION"
 requires_version "$TOOLCHAIN_DIR/language-nodejs/go.mod" github.com/pulumi/pulumi/sdk/v3 "$PULUMI_LANGUAGE_NODEJS_VERSION"
+requires_version "$TOOLCHAIN_DIR/promtool/go.mod" github.com/prometheus/prometheus "$PROMTOOL_MODULE_VERSION"
 
 # stamp_key <module dir> <version>: what a build depends on; a change forces a rebuild.
 stamp_key() {
     printf '%s %s %s\n' "$2" "$(go env GOVERSION)" "$(cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -d' ' -f1)"
 }
 
-# build_go <name> <module dir> <version> <package>: builds <package> from the wrapper module into $BIN/<name>.
+# build_go <name> <module dir> <version> <package> [<version variable>]: builds <package> from the wrapper module
+# into $BIN/<name>, with <version variable> (default: the Pulumi SDK's) set to v<version> by -X.
 build_go() {
-    local name=$1 dir=$2 version=$3 pkg=$4 key started
+    local name=$1 dir=$2 version=$3 pkg=$4 version_var=${5:-github.com/pulumi/pulumi/sdk/v3/go/common/version.Version}
+    local key started
     key=$(stamp_key "$dir" "$version")
     if [[ -x "$BIN/$name" && -f "$STAMPS/$name" && "$(cat "$STAMPS/$name")" == "$key" ]]; then
         say "$name v$version: up to date"
@@ -64,7 +68,7 @@ build_go() {
     started=$SECONDS
     # -mod=readonly: the committed go.sum must already cover the build; the proxy is only asked for zips.
     (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -p "$GO_PARALLELISM" -trimpath \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+        -ldflags "-s -w -X $version_var=v$version" \
         -o "$BIN/$name.tmp" "$pkg")
     mv -f "$BIN/$name.tmp" "$BIN/$name"
     printf '%s' "$key" >"$STAMPS/$name"
@@ -139,7 +143,13 @@ else
     say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: built and installed in $((SECONDS - started)) s"
 fi
 
+# 4. promtool (github.com/prometheus/prometheus/cmd/promtool), for the observability tests: `check rules` and
+#    `test rules` on the rendered PrometheusRule, and a PromQL parse of every dashboard query (issue 14).
+build_go promtool "$TOOLCHAIN_DIR/promtool" "$PROMTOOL_MODULE_VERSION" github.com/prometheus/prometheus/cmd/promtool \
+    github.com/prometheus/common/version.Version
+"$BIN/promtool" --version >/dev/null || die "$BIN/promtool does not run"
+
 say "done; '. scripts/toolchain/env.sh' puts .toolchain/bin first on PATH:"
-for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes; do
+for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes promtool; do
     [[ -e "$BIN/$f" ]] && printf '    %s\n' ".toolchain/bin/$f"
 done
