@@ -4,6 +4,7 @@ import { resolveSettings } from "../../../components/config";
 import { prometheusRuleSpec } from "../../../components/valkey/alerts";
 import { computeLayout } from "../../../components/valkey/layout";
 import { scrapeRelabelings } from "../../../components/valkey/scrape";
+import { manifestOf, validateManifest } from "../../helpers/manifests";
 import { ProgramRun, runProgram, stackConfig } from "../../helpers/program";
 
 /**
@@ -69,6 +70,20 @@ for (const [stack, overrides] of CASES) {
                 memory.fieldConfig.defaults.thresholds.steps[1].value,
                 settings.alerts.memoryUsedRatio,
             );
+        });
+
+        it("the ServiceMonitor and the PrometheusRule are valid against the Prometheus operator's CRD schemas", async () => {
+            for (const type of ["ServiceMonitor", "PrometheusRule"]) {
+                const [r] = run.ofType(`kubernetes:monitoring.coreos.com/v1:${type}`);
+                assert.equal(await validateManifest(manifestOf(r)), "validated", type);
+            }
+            // The schema is the judge: a relabeling with an unknown action is refused.
+            const sm = manifestOf(
+                run.ofType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")[0],
+            );
+            const broken = structuredClone(sm);
+            broken.spec.endpoints[0].relabelings[0].action = "rewrite";
+            await assert.rejects(validateManifest(broken));
         });
 
         it("the ServiceMonitor adds zone and shard labels from the layout", () => {
