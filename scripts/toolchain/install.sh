@@ -7,6 +7,8 @@
 #   promtool                        Prometheus' rule checker, from promtool/ (the observability tests run it)
 #
 # Usage: bash scripts/toolchain/install.sh            (then: . scripts/toolchain/env.sh)
+#        bash scripts/toolchain/install.sh promtool   builds only the named binaries (e.g. for a job that runs the
+#                                                     unit tests but not the engine)
 # Re-running is a no-op once built: each binary has a stamp of its version, go.mod/go.sum and Go version.
 # Environment: Go builds run with -p 2 (TOOLCHAIN_GO_PARALLELISM overrides): the machines have 2 shared cores.
 set -euo pipefail
@@ -27,6 +29,16 @@ warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() {
     printf 'ERROR: %s\n' "$*" >&2
     exit 1
+}
+
+# The binaries to build: those named on the command line, or all.
+ALL_TOOLS=(pulumi pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes promtool)
+TOOLS=("$@")
+for t in "${TOOLS[@]}"; do
+    [[ " ${ALL_TOOLS[*]} " == *" $t "* ]] || die "unknown binary '$t'; name any of: ${ALL_TOOLS[*]}"
+done
+wanted() {
+    [[ ${#TOOLS[@]} -eq 0 || " ${TOOLS[*]} " == *" $1 "* ]]
 }
 
 mkdir -p "$BIN" "$STAMPS" "$PULUMI_HOME"
@@ -79,7 +91,9 @@ build_go() {
 #    which ships its language hosts beside it) is used as it is.
 path_without_toolchain=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -)
 system_pulumi=$(PATH="$path_without_toolchain" command -v pulumi || true)
-if [[ -n "$system_pulumi" ]] &&
+if ! wanted pulumi; then
+    :
+elif [[ -n "$system_pulumi" ]] &&
     [[ "$("$system_pulumi" version 2>/dev/null)" == "v$PULUMI_VERSION" ]] &&
     [[ -x "$(dirname "$system_pulumi")/pulumi-language-nodejs" ]]; then
     say "pulumi v$PULUMI_VERSION: using $system_pulumi (already on PATH)"
@@ -94,7 +108,9 @@ fi
 
 # 2. The dynamic-provider host ships in the npm package; link it so the CLI finds it beside itself.
 sdk_dir="$REPO_ROOT/node_modules/@pulumi/pulumi"
-if [[ -f "$sdk_dir/pulumi-resource-pulumi-nodejs" ]]; then
+if ! wanted pulumi-resource-pulumi-nodejs; then
+    :
+elif [[ -f "$sdk_dir/pulumi-resource-pulumi-nodejs" ]]; then
     ln -sfn ../../node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$BIN/pulumi-resource-pulumi-nodejs"
     sdk_version=$(node -p "require('$sdk_dir/package.json').version" 2>/dev/null || echo unknown)
     [[ "$sdk_version" == "$PULUMI_NODEJS_SDK_VERSION" ]] ||
@@ -110,7 +126,9 @@ fi
 k8s_dir="$TOOLCHAIN_DIR/kubernetes"
 k8s_plugin_dir="$PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
 k8s_key=$(stamp_key "$k8s_dir" "$KUBERNETES_PROVIDER_VERSION")
-if [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" && -x "$BIN/pulumi-resource-kubernetes" &&
+if ! wanted pulumi-resource-kubernetes; then
+    :
+elif [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" && -x "$BIN/pulumi-resource-kubernetes" &&
     "$(cat "$STAMPS/pulumi-resource-kubernetes" 2>/dev/null)" == "$k8s_key" ]]; then
     say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: up to date"
 else
@@ -145,9 +163,11 @@ fi
 
 # 4. promtool (github.com/prometheus/prometheus/cmd/promtool), for the observability tests: `check rules` and
 #    `test rules` on the rendered PrometheusRule, and a PromQL parse of every dashboard query (issue 14).
-build_go promtool "$TOOLCHAIN_DIR/promtool" "$PROMTOOL_MODULE_VERSION" github.com/prometheus/prometheus/cmd/promtool \
-    github.com/prometheus/common/version.Version
-"$BIN/promtool" --version >/dev/null || die "$BIN/promtool does not run"
+if wanted promtool; then
+    build_go promtool "$TOOLCHAIN_DIR/promtool" "$PROMTOOL_MODULE_VERSION" github.com/prometheus/prometheus/cmd/promtool \
+        github.com/prometheus/common/version.Version
+    "$BIN/promtool" --version >/dev/null || die "$BIN/promtool does not run"
+fi
 
 say "done; '. scripts/toolchain/env.sh' puts .toolchain/bin first on PATH:"
 for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes promtool; do
