@@ -154,6 +154,23 @@ export interface TlsSettings {
     secretName?: string;
 }
 
+/**
+ * Thresholds of the alert rules (the PrometheusRule created with the ServiceMonitor, issue 14). Each one is
+ * written into its rule's expression and shown on the dashboard.
+ */
+export interface AlertSettings {
+    /** ValkeyReplicationLag: seconds since a replica last acknowledged its primary. Default 10. */
+    replicationLagSeconds: number;
+    /** ValkeyMemoryHigh: used memory as a share of maxmemory. Default 0.9. */
+    memoryUsedRatio: number;
+    /** ValkeyClientsNearLimit: connected clients as a share of maxclients. Default 0.85. */
+    clientsUsedRatio: number;
+    /** ValkeyKeysEvicted: evicted keys per second on one node, averaged over 5 minutes. Default 0 (any eviction). */
+    evictedKeysPerSecond: number;
+    /** ValkeyFailover: how long the alert keeps firing after a node changed role, in minutes. Default 15. */
+    failoverWindowMinutes: number;
+}
+
 /** Everything the program needs, validated and with every default filled in. */
 export interface Settings {
     cloud: Cloud;
@@ -213,6 +230,8 @@ export interface Settings {
      * `preferred`: spread when possible, share a node otherwise (small or test clusters). Default `required`.
      */
     podAntiAffinity: "required" | "preferred";
+    /** Alert thresholds of the PrometheusRule. */
+    alerts: AlertSettings;
     aws: AwsSettings;
     azure: AzureSettings;
     local: LocalSettings;
@@ -604,6 +623,35 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
             r.fail("password", "contains whitespace, a quote, a backslash or a control character, which valkey.conf cannot hold; choose one without.");
         }
     }
+    // Alert thresholds (issue 14): components/valkey/alerts.ts writes them into the rules.
+    const alerts: AlertSettings = {
+        replicationLagSeconds: r.number("alerts.replicationLagSeconds", 10, {
+            min: 1,
+            max: 3600,
+            fix: "Use seconds between 1 and 3600 (10 is the default; a healthy replica acknowledges every second).",
+        }),
+        memoryUsedRatio: r.number("alerts.memoryUsedRatio", 0.9, {
+            min: 0.5,
+            max: 1,
+            fix: "Use a share of maxmemory between 0.5 and 1, e.g. 0.9.",
+        }),
+        clientsUsedRatio: r.number("alerts.clientsUsedRatio", 0.85, {
+            min: 0.1,
+            max: 1,
+            fix: "Use a share of maxclients between 0.1 and 1, e.g. 0.85.",
+        }),
+        evictedKeysPerSecond: r.number("alerts.evictedKeysPerSecond", 0, {
+            min: 0,
+            fix: "Use 0 to be told of any eviction, or the rate a cache (allkeys-lru) may evict without notice, e.g. 100.",
+        }),
+        failoverWindowMinutes: r.number("alerts.failoverWindowMinutes", 15, {
+            integer: true,
+            // The rule looks for a replica sample inside the window: shorter windows miss failovers between scrapes.
+            min: 5,
+            max: 1440,
+            fix: "Use whole minutes between 5 and 1440, e.g. 15.",
+        }),
+    };
 
     // The pod must fit the node it is sized for.
     const sidecarBytes = metrics ? 64 * 2 ** 20 : 0;
@@ -723,6 +771,7 @@ export function resolveSettings(raw: RawSettings, stack: string): Settings {
         kernelTuning,
         password,
         podAntiAffinity,
+        alerts,
         aws,
         azure,
         local,
@@ -874,6 +923,7 @@ export const SETTING_KEYS = [
     "kernelTuning",
     "password",
     "podAntiAffinity",
+    "alerts",
     "aws",
     "azure",
     "local",

@@ -27,6 +27,9 @@ import { ZoneRollout } from "./rollout";
 import { capacityProblems, type NodeView, readNodes } from "../kubernetes/capacity";
 import { parseCpu } from "../quantity";
 import { ValkeySlots } from "./bootstrap/provider";
+import { prometheusRuleSpec } from "./alerts";
+import { dashboardFileName, grafanaDashboard } from "./dashboard";
+import { scrapeRelabelings } from "./scrape";
 
 /** Arguments of a ValkeyCluster. */
 export interface ValkeyClusterArgs {
@@ -315,8 +318,29 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                     metadata: { name: `${clusterName}-metrics`, namespace: ns, labels },
                     spec: {
                         selector: { matchLabels: { ...labels, "valkey.io/metrics": "true" } },
-                        endpoints: [{ port: "metrics", interval: "30s" }],
+                        // zone and shard labels on every series (issue 14): the alerts and the dashboard split by them.
+                        endpoints: [{ port: "metrics", interval: "30s", relabelings: scrapeRelabelings(clusterName, this.layout) }],
                     },
+                },
+                nsOpts,
+            );
+            // Issue 14: the alert rules and the Grafana dashboard (components/valkey/alerts.ts, dashboard.ts).
+            new k8s.apiextensions.CustomResource(
+                childName(name, "alerts"),
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: `${clusterName}-alerts`, namespace: ns, labels },
+                    spec: prometheusRuleSpec(settings),
+                },
+                nsOpts,
+            );
+            new k8s.core.v1.ConfigMap(
+                childName(name, "dashboard"),
+                {
+                    // grafana_dashboard: the label Grafana's dashboard sidecar (kube-prometheus-stack) loads.
+                    metadata: { name: `${clusterName}-dashboard`, namespace: ns, labels: { ...labels, grafana_dashboard: "1" } },
+                    data: { [dashboardFileName(clusterName)]: JSON.stringify(grafanaDashboard(settings), null, 2) },
                 },
                 nsOpts,
             );

@@ -4,8 +4,11 @@
 #   pulumi-language-nodejs          the Node language host, from language-nodejs/
 #   pulumi-resource-pulumi-nodejs   link to the dynamic-provider host shipped in node_modules/@pulumi/pulumi
 #   pulumi-resource-kubernetes      the Kubernetes provider plugin, from kubernetes/, also installed in PULUMI_HOME
+#   promtool                        Prometheus' rule checker, from promtool/ (the observability tests run it)
 #
 # Usage: bash scripts/toolchain/install.sh            (then: . scripts/toolchain/env.sh)
+#        bash scripts/toolchain/install.sh promtool   builds only the named binaries (e.g. for a job that runs the
+#                                                     unit tests but not the engine)
 # Re-running is a no-op once built: each binary has a stamp of its version, go.mod/go.sum and Go version.
 # Environment: Go builds run with -p 2 (TOOLCHAIN_GO_PARALLELISM overrides): the machines have 2 shared cores.
 set -euo pipefail
@@ -28,6 +31,16 @@ die() {
     exit 1
 }
 
+# The binaries to build: those named on the command line, or all.
+ALL_TOOLS=(pulumi pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes promtool)
+TOOLS=("$@")
+for t in "${TOOLS[@]}"; do
+    [[ " ${ALL_TOOLS[*]} " == *" $t "* ]] || die "unknown binary '$t'; name any of: ${ALL_TOOLS[*]}"
+done
+wanted() {
+    [[ ${#TOOLS[@]} -eq 0 || " ${TOOLS[*]} " == *" $1 "* ]]
+}
+
 mkdir -p "$BIN" "$STAMPS" "$PULUMI_HOME"
 
 # One install at a time: two shells building into the same folder would race on the binaries.
@@ -46,15 +59,18 @@ requires_version() { # <go.mod> <module path> <version>
 requires_version "$TOOLCHAIN_DIR/engine/go.mod" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
 requires_version "$TOOLCHAIN_DIR/engine/go.mod" github.com/pulumi/pulumi/sdk/v3 "$PULUMI_VERSION"
 requires_version "$TOOLCHAIN_DIR/language-nodejs/go.mod" github.com/pulumi/pulumi/sdk/v3 "$PULUMI_LANGUAGE_NODEJS_VERSION"
+requires_version "$TOOLCHAIN_DIR/promtool/go.mod" github.com/prometheus/prometheus "$PROMTOOL_MODULE_VERSION"
 
 # stamp_key <module dir> <version>: what a build depends on; a change forces a rebuild.
 stamp_key() {
     printf '%s %s %s\n' "$2" "$(go env GOVERSION)" "$(cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -d' ' -f1)"
 }
 
-# build_go <name> <module dir> <version> <package>: builds <package> from the wrapper module into $BIN/<name>.
+# build_go <name> <module dir> <version> <package> [<version variable>]: builds <package> from the wrapper module
+# into $BIN/<name>, with <version variable> (default: the Pulumi SDK's) set to v<version> by -X.
 build_go() {
-    local name=$1 dir=$2 version=$3 pkg=$4 key started
+    local name=$1 dir=$2 version=$3 pkg=$4 version_var=${5:-github.com/pulumi/pulumi/sdk/v3/go/common/version.Version}
+    local key started
     key=$(stamp_key "$dir" "$version")
     if [[ -x "$BIN/$name" && -f "$STAMPS/$name" && "$(cat "$STAMPS/$name")" == "$key" ]]; then
         say "$name v$version: up to date"
@@ -64,7 +80,7 @@ build_go() {
     started=$SECONDS
     # -mod=readonly: the committed go.sum must already cover the build; the proxy is only asked for zips.
     (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -p "$GO_PARALLELISM" -trimpath \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+        -ldflags "-s -w -X $version_var=v$version" \
         -o "$BIN/$name.tmp" "$pkg")
     mv -f "$BIN/$name.tmp" "$BIN/$name"
     printf '%s' "$key" >"$STAMPS/$name"
@@ -75,7 +91,9 @@ build_go() {
 #    which ships its language hosts beside it) is used as it is.
 path_without_toolchain=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -)
 system_pulumi=$(PATH="$path_without_toolchain" command -v pulumi || true)
-if [[ -n "$system_pulumi" ]] &&
+if ! wanted pulumi; then
+    :
+elif [[ -n "$system_pulumi" ]] &&
     [[ "$("$system_pulumi" version 2>/dev/null)" == "v$PULUMI_VERSION" ]] &&
     [[ -x "$(dirname "$system_pulumi")/pulumi-language-nodejs" ]]; then
     say "pulumi v$PULUMI_VERSION: using $system_pulumi (already on PATH)"
@@ -90,7 +108,9 @@ fi
 
 # 2. The dynamic-provider host ships in the npm package; link it so the CLI finds it beside itself.
 sdk_dir="$REPO_ROOT/node_modules/@pulumi/pulumi"
-if [[ -f "$sdk_dir/pulumi-resource-pulumi-nodejs" ]]; then
+if ! wanted pulumi-resource-pulumi-nodejs; then
+    :
+elif [[ -f "$sdk_dir/pulumi-resource-pulumi-nodejs" ]]; then
     ln -sfn ../../node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$BIN/pulumi-resource-pulumi-nodejs"
     sdk_version=$(node -p "require('$sdk_dir/package.json').version" 2>/dev/null || echo unknown)
     [[ "$sdk_version" == "$PULUMI_NODEJS_SDK_VERSION" ]] ||
@@ -106,7 +126,9 @@ fi
 k8s_dir="$TOOLCHAIN_DIR/kubernetes"
 k8s_plugin_dir="$PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
 k8s_key=$(stamp_key "$k8s_dir" "$KUBERNETES_PROVIDER_VERSION")
-if [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" && -x "$BIN/pulumi-resource-kubernetes" &&
+if ! wanted pulumi-resource-kubernetes; then
+    :
+elif [[ -x "$k8s_plugin_dir/pulumi-resource-kubernetes" && -x "$BIN/pulumi-resource-kubernetes" &&
     "$(cat "$STAMPS/pulumi-resource-kubernetes" 2>/dev/null)" == "$k8s_key" ]]; then
     say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: up to date"
 else
@@ -139,7 +161,15 @@ else
     say "kubernetes provider v$KUBERNETES_PROVIDER_VERSION: built and installed in $((SECONDS - started)) s"
 fi
 
+# 4. promtool (github.com/prometheus/prometheus/cmd/promtool), for the observability tests: `check rules` and
+#    `test rules` on the rendered PrometheusRule, and a PromQL parse of every dashboard query (issue 14).
+if wanted promtool; then
+    build_go promtool "$TOOLCHAIN_DIR/promtool" "$PROMTOOL_MODULE_VERSION" github.com/prometheus/prometheus/cmd/promtool \
+        github.com/prometheus/common/version.Version
+    "$BIN/promtool" --version >/dev/null || die "$BIN/promtool does not run"
+fi
+
 say "done; '. scripts/toolchain/env.sh' puts .toolchain/bin first on PATH:"
-for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes; do
+for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-kubernetes promtool; do
     [[ -e "$BIN/$f" ]] && printf '    %s\n' ".toolchain/bin/$f"
 done

@@ -21,15 +21,17 @@ export function manifestOf(r: RecordedResource): Record<string, any> {
 
 /**
  * Validates one manifest with the kubernetes-models class of its kind; throws the schema error. CustomResources
- * are validated when a model package for their group is installed (Karpenter's is); for others it returns
- * "no-schema" so a test can decide.
+ * are validated when a model package for their group is installed (Karpenter's and the Prometheus operator's
+ * are); for others it returns "no-schema" so a test can decide.
  */
 export async function validateManifest(manifest: Record<string, any>): Promise<"validated" | "no-schema"> {
     const [group, version] = manifest.apiVersion.includes("/") ? manifest.apiVersion.split("/") : ["", manifest.apiVersion];
     const mod =
         group === "karpenter.sh" || group === "karpenter.k8s.aws"
             ? `@kubernetes-models/karpenter/${group}/${version}`
-            : group === ""
+            : group === "monitoring.coreos.com"
+              ? `@kubernetes-models/prometheus-operator/${group}/${version}`
+              : group === ""
               ? `kubernetes-models/${version}`
               : `kubernetes-models/${group}/${version}`;
     let models: Record<string, any>;

@@ -175,6 +175,13 @@ for (const stack of STACKS) {
             assert.equal(monitors.length, settings.serviceMonitor ? 1 : 0);
         });
 
+        it("alert rules and a Grafana dashboard exactly when the ServiceMonitor is on (issue 14)", () => {
+            const rules = run.ofType("kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+            const dashboards = run.ofType("kubernetes:core/v1:ConfigMap").filter((c) => c.inputs.metadata.labels?.grafana_dashboard === "1");
+            assert.equal(rules.length, settings.serviceMonitor ? 1 : 0);
+            assert.equal(dashboards.length, settings.serviceMonitor ? 1 : 0);
+        });
+
         it("every Kubernetes object is valid against the upstream schemas", async () => {
             let validated = 0;
             for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm"))) {
