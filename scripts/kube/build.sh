@@ -32,7 +32,7 @@ flock 9
 PACKAGES=(containerd runc containernetworking-plugins umoci skopeo debootstrap iptables conntrack openssl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
     say "apt-get install ${missing[*]}"
@@ -72,7 +72,8 @@ stamp_ok() { [[ -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
 # unless bin/<name> was built from the same inputs.
 build_go() {
     local name=$1 dir=$2 version=$3 pkg=$4 ldflags="-s -w ${5:-}" key t0
-    key="$version $GO_VERSION $(hash_files "$dir/go.mod" "$dir/go.sum" "$dir"/*.go) $(printf '%s' "$ldflags" | sha256sum | cut -c1-16)"
+    # go.sum is absent where a module has no dependencies (pause)
+    key="$version $GO_VERSION $(hash_files "$dir/go.mod" $(ls "$dir/go.sum" 2>/dev/null) "$dir"/*.go) $(printf '%s' "$ldflags" | sha256sum | cut -c1-16)"
     if [[ -x "$BIN/$name" ]] && stamp_ok "$name" "$key"; then
         say "$name $version: up to date"
         return

@@ -101,7 +101,7 @@ wait_for() {
 }
 
 # cmdline <pid>: the process's arguments, space-separated ("" when it is gone).
-cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
+cmdline() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null || true; }
 # running <pid>: alive and not a zombie.
 running() { [[ -r "/proc/$1/stat" ]] && [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
 # mentions_kl <pid>: its command line names the working folder, or it runs one of our binaries (a kubectl started
