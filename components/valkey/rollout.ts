@@ -9,7 +9,8 @@
  * reaches it) is deleted, so the controller recreates it from the new template: it holds no data.
  *
  * The StatefulSets carry `pulumi.com/skipAwait`; each zone's ZoneRollout depends on its StatefulSet and the next
- * zone's StatefulSet depends on the ZoneRollout, so zones still roll one after another.
+ * zone's StatefulSet depends on the ZoneRollout, so zones still roll one after another. A new StatefulSet is done
+ * when its pods run; a changed one when every pod is updated and Ready.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -184,6 +185,7 @@ function podView(p: any): PodView {
  */
 export async function waitForRollout(
     inputs: ZoneRolloutInputs,
+    until: "ready" | "started",
     log: (message: string) => void = () => undefined,
 ): Promise<{ readyReplicas: number; updateRevision: string }> {
     const k8s = require("@kubernetes/client-node");
@@ -215,9 +217,20 @@ export async function waitForRollout(
         const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {})
             .map(([k, v]) => `${k}=${v}`)
             .join(",");
-        const pods = (
-            await core.listNamespacedPod({ namespace, labelSelector: selector })
-        ).items.map(podView);
+        const items = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+        if (
+            until === "started" &&
+            observed &&
+            items.length === want &&
+            items.every(
+                (p: any) =>
+                    p.status?.phase === "Running" &&
+                    (p.status?.containerStatuses ?? []).every((c: any) => c.started === true),
+            )
+        ) {
+            return { readyReplicas: ready, updateRevision };
+        }
+        const pods = items.map(podView);
         const verdict = judgePods(name, pods, updateRevision, Date.now(), patience);
         for (const pod of verdict.recreate) {
             log(
@@ -269,11 +282,15 @@ export const zoneRolloutProvider: pulumi.dynamic.ResourceProvider = {
         };
     },
     async create(inputs) {
-        const outs = await waitForRollout(inputs as ZoneRolloutInputs);
+        // A new StatefulSet: its pods only have to run. Ready means "serving in a formed cluster", which the slot
+        // bootstrap (after every zone) brings about; and pods that come back over kept volumes reach it only once
+        // the other zones' pods run too.
+        const outs = await waitForRollout(inputs as ZoneRolloutInputs, "started");
         return { id: `${inputs.namespace}/${inputs.statefulSet}`, outs: { ...inputs, ...outs } };
     },
     async update(_id, _olds, news) {
-        const outs = await waitForRollout(news as ZoneRolloutInputs);
+        // A change to a running zone: every pod Ready again before the next zone rolls.
+        const outs = await waitForRollout(news as ZoneRolloutInputs, "ready");
         return { outs: { ...news, ...outs } };
     },
     async read(id, props) {
