@@ -21,6 +21,7 @@ import {
     readinessScript,
     renderValkeyConf,
     imageHasAvailabilityZone,
+    startScript,
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
 import { ZoneRollout } from "./rollout";
@@ -176,6 +177,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                     "readiness.sh": readinessScript(scriptInput),
                     "liveness.sh": livenessScript(scriptInput),
                     "prestop.sh": preStopScript(scriptInput),
+                    "start.sh": startScript(scriptInput),
                 },
             },
             nsOpts,
@@ -441,7 +443,8 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                 name: "valkey",
                 image: settings.image,
                 imagePullPolicy: "IfNotPresent",
-                command: ["valkey-server"],
+                // start.sh holds back a node that stopped as a primary until its replica took over (see conf.ts).
+                command: ["sh", `${PATHS.confDir}/start.sh`],
                 args: [
                     PATHS.conf,
                     "--cluster-announce-hostname",

@@ -223,9 +223,9 @@ export function failoverWaitSeconds(nodeTimeoutMs: number): number {
 export function preStopScript(input: ScriptInput): string {
     const wait = failoverWaitSeconds(input.nodeTimeoutMs);
     return `${cliPrelude(input.tls)}
-role="$(local_cli role | head -n 1 | tr -d '\r')"
+role="$(local_cli role | head -n 1 | tr -d '\\r')"
 [ "$role" = "master" ] || exit 0
-me="$(local_cli cluster myid | tr -d '\r')"
+me="$(local_cli cluster myid | tr -d '\\r')"
 # CLUSTER NODES: id addr flags master-id ping pong epoch link slots...; pick a connected, healthy replica of mine.
 target="$(local_cli cluster nodes | awk -v me="$me" '$4 == me && $3 !~ /fail/ && $8 == "connected" { print $2; exit }')"
 if [ -z "$target" ]; then
@@ -239,14 +239,14 @@ host=""
 case "$target" in *,*) host="\${target#*,}"; host="\${host%%,*}" ;; esac
 case "$host" in ""|*=*) host="\${addr%:*}" ;; esac
 echo "preStop: handing primary role to $host:$port"
-answer="$(cli -h "$host" -p "$port" cluster failover 2>&1 | tr -d '\r')"
+answer="$(cli -h "$host" -p "$port" cluster failover 2>&1 | tr -d '\\r')"
 if [ "$answer" != "OK" ]; then
   echo "preStop: $host:$port refused CLUSTER FAILOVER: $answer"
   exit 0
 fi
 i=0
 while [ $i -lt ${wait * 5} ]; do
-  if [ "$(local_cli role | head -n 1 | tr -d '\r')" = "slave" ]; then
+  if [ "$(local_cli role | head -n 1 | tr -d '\\r')" = "slave" ]; then
     echo "preStop: handed over after $((i / 5)) s"
     exit 0
   fi
@@ -255,6 +255,48 @@ while [ $i -lt ${wait * 5} ]; do
 done
 echo "preStop: still primary after ${wait} s"
 exit 0
+`;
+}
+
+/**
+ * The container's entry point: starts Valkey, but a node that stopped as a primary holding slots (killed, its node
+ * lost: no preStop handover) first waits until one of its replicas has taken its place, for at most as long as a
+ * failover takes. Otherwise it would come back as the primary of an older dataset (the last RDB snapshot, the AOF
+ * up to its last fsync, or nothing without persistence), its replica would resync from it, and every write the
+ * replica had acknowledged since would be gone. Once the replica is primary, the returning node learns it lost its
+ * slots to a higher epoch and rejoins as that replica's replica, copying the newer dataset. A node without a
+ * replica (nothing could take over) and a whole-cluster restart (no primary left to elect one) start after the wait.
+ * `DATA_DIR` and `VALKEY_SERVER` exist for the tests that run this script against real servers.
+ */
+export function startScript(input: ScriptInput): string {
+    const wait = failoverWaitSeconds(input.nodeTimeoutMs);
+    return `${cliPrelude(input.tls)}
+conf="\${DATA_DIR:-${PATHS.data}}/nodes.conf"
+if [ -f "$conf" ] && awk '$3 ~ /myself/ && $3 ~ /master/ && NF > 8 { found = 1 } END { exit !found }' "$conf"; then
+  me="$(awk '$3 ~ /myself/ { print $1; exit }' "$conf")"
+  # ip:port@cport[,hostname[,aux=...]] of every replica of mine: the hostname when there is one (a pod's new IP).
+  replicas="$(awk -v me="$me" '$4 == me { print $2 }' "$conf")"
+  if [ -n "$replicas" ]; then
+    echo "start: stopped as a primary without handing over; waiting up to ${wait} s for a replica to take over"
+    i=0
+    while [ $i -lt ${wait * 5} ]; do
+      for target in $replicas; do
+        addr="\${target%%@*}"
+        host=""
+        case "$target" in *,*) host="\${target#*,}"; host="\${host%%,*}" ;; esac
+        case "$host" in ""|*=*) host="\${addr%:*}" ;; esac
+        if [ "$(cli -h "$host" -p "\${addr##*:}" role 2>/dev/null | head -n 1 | tr -d '\\r')" = "master" ]; then
+          echo "start: $host took over after $((i / 5)) s; rejoining as its replica"
+          exec "\${VALKEY_SERVER:-valkey-server}" "$@"
+        fi
+      done
+      sleep 0.2
+      i=$((i + 1))
+    done
+    echo "start: no replica took over within ${wait} s; starting as the primary"
+  fi
+fi
+exec "\${VALKEY_SERVER:-valkey-server}" "$@"
 `;
 }
 

@@ -215,12 +215,23 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     return server;
 }
 
-async function launch(server: Server): Promise<void> {
+/** How to start a server other than directly: a script that ends by exec'ing the server with its arguments. */
+export interface Launcher {
+    command: string;
+    /** Arguments before the config file's path. */
+    args: string[];
+    env?: Record<string, string>;
+    /** How long to wait for the first PING answer, ms. Default 10000. */
+    timeoutMs?: number;
+}
+
+async function launch(server: Server, via?: Launcher): Promise<void> {
     const conf = path.join(server.dir, "server.conf");
     fs.writeFileSync(conf, configText(server), { mode: 0o600 });
-    const child = spawn(serverBinary(), [conf], {
+    const child = spawn(via ? via.command : serverBinary(), [...(via?.args ?? []), conf], {
         stdio: ["ignore", "ignore", "pipe"],
         detached: false,
+        env: { ...process.env, VALKEY_SERVER: serverBinary(), ...via?.env },
     });
     let stderr = "";
     child.stderr?.on("data", (d) => (stderr += d.toString()));
@@ -229,7 +240,7 @@ async function launch(server: Server): Promise<void> {
     server.process = child;
     try {
         await Promise.race([
-            waitForPing(server.host, server.port),
+            waitForPing(server.host, server.port, via?.timeoutMs),
             new Promise<never>((_, reject) =>
                 child.once("exit", (code) =>
                     reject(
@@ -273,14 +284,14 @@ export async function killServer(server: Server): Promise<void> {
  */
 export async function restartServer(
     server: Server,
-    changes: { port?: number } = {},
+    changes: { port?: number; via?: Launcher } = {},
 ): Promise<void> {
     await killServer(server);
     if (changes.port !== undefined) {
         server.port = changes.port;
         server.options.port = changes.port;
     }
-    await launch(server);
+    await launch(server, changes.via);
 }
 
 /** Stops a server and removes its directory. */
