@@ -107,7 +107,7 @@ describe("a primary back before its failover", { timeout: 240_000 }, () => {
                 await resetAll(servers.nodes());
                 const formed = await run(nodes, 3, 1);
                 const byId = new Map(
-                    nodes.map((n, i) => [
+                    nodes.map((n) => [
                         n.id,
                         servers.servers[servers.nodes().findIndex((x) => x.id === n.id)],
                     ]),
