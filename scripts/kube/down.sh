@@ -117,8 +117,16 @@ while read -r m; do
 done < <(awk -v p="$KL/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r)
 ((n)) && note "unmounted $n mounts under $KL"
 
-# 7. Bridges (the pods' veths went with their network namespaces), cgroups, CNI cache, shim sockets, log links.
+# 7. Bridges and veths, cgroups, CNI cache, shim sockets, log links.
+veths_all=""
 for z in "${ZONES[@]}"; do
+    # A pod's network namespace outlives its processes while a closed TCP connection of it still retransmits
+    # (to a peer already gone), and so does the host end of its veth, without a bridge once that is deleted. The
+    # veths are deleted by hand: removing the host end removes the pair.
+    veths=$(ip -o link show master "$PREFIX-$z" 2>/dev/null | awk -F': ' '{sub("@.*", "", $2); print $2}')
+    veths_all+=" $veths"
+    for v in $veths; do ip link del "$v" 2>/dev/null; done
+    [[ -n "$veths" ]] && note "deleted $(wc -w <<<"$veths") veths of $PREFIX-$z"
     ip link del "$PREFIX-$z" 2>/dev/null && note "deleted bridge $PREFIX-$z"
     n=0
     for h in /sys/fs/cgroup/*/"$PREFIX-node-$z" /sys/fs/cgroup/"$PREFIX-node-$z"; do
@@ -169,6 +177,7 @@ for z in "${ZONES[@]}"; do
     ip link show "$PREFIX-$z" >/dev/null 2>&1 && left+=("bridge $PREFIX-$z")
     compgen -G "/sys/fs/cgroup/*/$PREFIX-node-$z" >/dev/null && left+=("cgroups $PREFIX-node-$z")
 done
+for v in $veths_all; do ip link show "$v" >/dev/null 2>&1 && left+=("veth $v"); done
 m=$(awk -v p="$KL/" 'index($2, p) == 1' /proc/mounts | wc -l)
 ((m == 0)) || left+=("$m mounts under $KL")
 for ipt in iptables-save ip6tables-save; do

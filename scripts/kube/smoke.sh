@@ -76,7 +76,13 @@ spec:
   template:
     metadata: {labels: {app: kv, zone: zone-$z}}
     spec:
-      securityContext: {runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999}
+      # as the platform's pods run
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 999
+        runAsGroup: 999
+        fsGroup: 999
+        seccompProfile: {type: RuntimeDefault}
       affinity:
         nodeAffinity:
           requiredDuringSchedulingIgnoredDuringExecution:
