@@ -24,7 +24,7 @@ import {
     startScript,
 } from "./conf";
 import { Layout, computeLayout } from "./layout";
-import { ZoneRollout } from "./rollout";
+import { ZoneRollout, ZoneTeardown } from "./rollout";
 import { capacityProblems, type NodeView, readNodes } from "../kubernetes/capacity";
 import { parseCpu } from "../quantity";
 import { ValkeySlots } from "./bootstrap/provider";
@@ -265,6 +265,14 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         const statefulSetResources: pulumi.Resource[] = [];
         let previous: pulumi.Resource | undefined = drain;
         for (const { zone, name: stsName, replicas } of this.statefulSets) {
+            // Deleted after the StatefulSet: `pulumi destroy` waits there until the zone's pods are gone.
+            const teardown = rendering
+                ? undefined
+                : new ZoneTeardown(
+                      childName(name, "teardown", zone),
+                      { kubeconfig: kubeconfig!, namespace: ns, statefulSet: stsName },
+                      { parent: this, dependsOn: [namespace] },
+                  );
             const sts = new k8s.apps.v1.StatefulSet(
                 childName(name, "sts", zone),
                 {
@@ -276,7 +284,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                     },
                     spec: this.statefulSetSpec(settings, platform, zone, replicas, authSecretName, confName),
                 },
-                { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : [])] },
+                { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : []), ...(teardown ? [teardown] : [])] },
             );
             previous = rendering
                 ? sts

@@ -338,3 +338,103 @@ export class ZoneRollout extends pulumi.dynamic.Resource {
         );
     }
 }
+
+/** Inputs of a ZoneTeardown as the provider receives them. */
+export interface ZoneTeardownInputs {
+    /** kubeconfig content or path. */
+    kubeconfig: string;
+    namespace: string;
+    statefulSet: string;
+    /** How long delete waits for the StatefulSet and its pods to be gone, s. Default 900. */
+    timeoutSeconds?: number;
+}
+
+/** Waits until a StatefulSet and every pod it selected no longer exist (bounded). */
+export async function waitForTeardown(inputs: ZoneTeardownInputs): Promise<void> {
+    const k8s = require("@kubernetes/client-node");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const kc = new k8s.KubeConfig();
+    if (!inputs.kubeconfig.includes("\n") && fs.existsSync(inputs.kubeconfig))
+        kc.loadFromFile(inputs.kubeconfig);
+    else kc.loadFromString(inputs.kubeconfig);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const { namespace, statefulSet: name } = inputs;
+    const deadline = Date.now() + (inputs.timeoutSeconds ?? 900) * 1000;
+    // The pods' names: `<statefulSet>-<ordinal>`.
+    const mine = (p: any): boolean => new RegExp(`^${name}-\\d+$`).test(p.metadata?.name ?? "");
+    for (;;) {
+        const sts = await apps.readNamespacedStatefulSet({ name, namespace }).catch((e: any) => {
+            if (
+                e?.code === 404 ||
+                e?.response?.statusCode === 404 ||
+                /404|not found/i.test(String(e?.message ?? e))
+            )
+                return undefined;
+            throw e;
+        });
+        const pods = (
+            await core.listNamespacedPod({ namespace }).catch(() => ({ items: [] }))
+        ).items.filter(mine);
+        if (sts === undefined && pods.length === 0) return;
+        if (Date.now() > deadline) {
+            throw new Error(
+                `StatefulSet ${namespace}/${name} is still being deleted after ${inputs.timeoutSeconds ?? 900} s (${pods.length} pods left: ${pods.map((p: any) => p.metadata.name).join(", ")}).`,
+            );
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+}
+
+/**
+ * The ZoneTeardown provider: nothing to do on create and update; delete (which runs after the StatefulSet's own
+ * delete, since the StatefulSet depends on it) waits until the StatefulSet and its pods are gone. The StatefulSets
+ * skip the Kubernetes provider's await, its delete wait too: without this a `pulumi up` right after a destroy would
+ * meet the old, terminating StatefulSet.
+ */
+export const zoneTeardownProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        return { inputs: news, failures: [] };
+    },
+    async diff(_id, olds, news) {
+        const changed = ["namespace", "statefulSet"].filter((k) => olds[k] !== news[k]);
+        return { changes: changed.length > 0, replaces: changed, deleteBeforeReplace: false };
+    },
+    async create(inputs) {
+        return { id: `${inputs.namespace}/${inputs.statefulSet}`, outs: inputs };
+    },
+    async update(_id, _olds, news) {
+        return { outs: news };
+    },
+    async read(id, props) {
+        return { id, props };
+    },
+    async delete(_id, props) {
+        await waitForTeardown(props as ZoneTeardownInputs);
+    },
+};
+
+/** The arguments of a ZoneTeardown. */
+export interface ZoneTeardownArgs {
+    /** kubeconfig content or path (kept secret). */
+    kubeconfig: pulumi.Input<string>;
+    namespace: pulumi.Input<string>;
+    statefulSet: pulumi.Input<string>;
+    /** How long delete waits, s. Default 900. */
+    timeoutSeconds?: number;
+}
+
+/** Makes `pulumi destroy` wait until a zone's StatefulSet and its pods are gone (see the provider). */
+export class ZoneTeardown extends pulumi.dynamic.Resource {
+    constructor(name: string, args: ZoneTeardownArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            zoneTeardownProvider,
+            name,
+            { ...args, kubeconfig: pulumi.secret(args.kubeconfig) },
+            {
+                ...opts,
+                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "kubeconfig"],
+            },
+        );
+    }
+}

@@ -227,9 +227,11 @@ describe("Kubernetes day-one defects (found on a real cluster)", () => {
             assert.equal(rollout.inputs.statefulSet, s.inputs.metadata.name);
             assert.equal(rollout.inputs.namespace, "valkey");
             assert.ok(rollout.secretPaths.includes("kubeconfig"), "the kubeconfig is sent as a secret");
+            const teardown = run.named(`valkey-teardown-${zone}`, DYNAMIC);
+            assert.equal(teardown.inputs.statefulSet, s.inputs.metadata.name);
         }
         const render = await runProgram("k8s-render");
-        assert.equal(render.resources.filter((r) => r.name.includes("-rollout-")).length, 0);
+        assert.equal(render.resources.filter((r) => /-(rollout|teardown)-/.test(r.name)).length, 0);
         for (const s of render.ofType(STS)) assert.equal(s.inputs.metadata.annotations?.["pulumi.com/skipAwait"], undefined);
     });
 
