@@ -2,6 +2,7 @@
  * ValkeyCluster: Valkey on Kubernetes, zone by zone. One StatefulSet per zone pinned to it, so every pod's zone
  * is known by construction and the bootstrap can pair each primary with replicas in other zones.
  */
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -38,6 +39,14 @@ export interface ValkeyClusterArgs {
     settings: Settings;
     /** Where the pods run: provider, zones, storage class, node selector, tolerations. */
     platform: KubernetesPlatform;
+}
+
+/** The pod-template annotation that carries the SHA-256 of the rendered valkey.conf (see `confChecksum`). */
+export const CONF_CHECKSUM_ANNOTATION = "valkey.io/conf-sha256";
+
+/** The SHA-256 (hex) of a rendered valkey.conf, stamped on the pod template so a config change rolls the pods. */
+export function confChecksum(valkeyConf: string): string {
+    return createHash("sha256").update(valkeyConf).digest("hex");
 }
 
 /** The labels every object of one cluster carries. */
@@ -160,20 +169,21 @@ export class ValkeyCluster extends pulumi.ComponentResource {
 
         const scriptInput = { tls: settings.tls.enabled, nodeTimeoutMs: settings.nodeTimeoutMs };
         const confName = `${clusterName}-conf`;
-        new k8s.core.v1.ConfigMap(
+        const valkeyConf = renderValkeyConf({
+            nodeTimeoutMs: settings.nodeTimeoutMs,
+            maxmemoryBytes: settings.maxmemoryBytes,
+            maxmemoryPolicy: settings.maxmemoryPolicy,
+            persistence: settings.persistence,
+            ioThreads: settings.ioThreads,
+            tls: settings.tls.enabled,
+            replicasPerShard: settings.replicasPerShard,
+        });
+        const conf = new k8s.core.v1.ConfigMap(
             childName(name, "conf"),
             {
                 metadata: { name: confName, namespace: ns, labels },
                 data: {
-                    "valkey.conf": renderValkeyConf({
-                        nodeTimeoutMs: settings.nodeTimeoutMs,
-                        maxmemoryBytes: settings.maxmemoryBytes,
-                        maxmemoryPolicy: settings.maxmemoryPolicy,
-                        persistence: settings.persistence,
-                        ioThreads: settings.ioThreads,
-                        tls: settings.tls.enabled,
-                        replicasPerShard: settings.replicasPerShard,
-                    }),
+                    "valkey.conf": valkeyConf,
                     "readiness.sh": readinessScript(scriptInput),
                     "liveness.sh": livenessScript(scriptInput),
                     "prestop.sh": preStopScript(scriptInput),
@@ -282,9 +292,10 @@ export class ValkeyCluster extends pulumi.ComponentResource {
                         labels: { ...labels, "valkey.io/zone": zone },
                         annotations: rendering ? {} : { "pulumi.com/skipAwait": "true" },
                     },
-                    spec: this.statefulSetSpec(settings, platform, zone, replicas, authSecretName, confName),
+                    spec: this.statefulSetSpec(settings, platform, zone, replicas, authSecretName, confName, confChecksum(valkeyConf)),
                 },
-                { ...k8sOpts, dependsOn: [namespace, ...(previous ? [previous] : []), ...(teardown ? [teardown] : [])] },
+                // After the ConfigMap: the pods a change restarts must read the new valkey.conf.
+                { ...k8sOpts, dependsOn: [namespace, conf, ...(previous ? [previous] : []), ...(teardown ? [teardown] : [])] },
             );
             previous = rendering
                 ? sts
@@ -435,6 +446,7 @@ export class ValkeyCluster extends pulumi.ComponentResource {
         replicas: number,
         authSecretName: string,
         confName: string,
+        confSha256: string,
     ): k8s.types.input.apps.v1.StatefulSetSpec {
         const clusterName = settings.name;
         const podLabels = { ...clusterLabels(clusterName), "app.kubernetes.io/component": "server", "valkey.io/zone": zone };
@@ -544,7 +556,12 @@ export class ValkeyCluster extends pulumi.ComponentResource {
             template: {
                 metadata: {
                     labels: podLabels,
-                    annotations: settings.metrics ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) } : {},
+                    annotations: {
+                        // Valkey reads valkey.conf only at start: a change to it (persistence, maxmemory, node timeout)
+                        // changes the pod template, so the pods roll one at a time and the servers run what was planned.
+                        [CONF_CHECKSUM_ANNOTATION]: confSha256,
+                        ...(settings.metrics ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) } : {}),
+                    },
                 },
                 spec: {
                     terminationGracePeriodSeconds: grace,
