@@ -259,7 +259,7 @@ class Run {
         const t = this.o.transport;
         const node = this.byId.get(id)!;
         if (!t.clients) return [await t.client(node)];
-        return t.clients(node, Math.max(1, this.o.connectionsPerNode ?? 64));
+        return t.clients(node, Math.max(1, this.o.connectionsPerNode ?? 16));
     }
 
     fail(step: string, node: string, e: unknown): never {
@@ -490,22 +490,31 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     );
     const primaries = run.masters;
     const batch = run.o.slotsPerBatch ?? 128;
+    // Every node's connections at once, before the first batch needs them.
+    await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
     await Promise.all(
         [...bySource].map(async ([from, list]) => {
+            const batches: { to: string; slots: number[] }[] = [];
             for (let i = 0; i < list.length; i += batch) {
-                const chunk = list.slice(i, i + batch);
                 const byTarget = new Map<string, SlotMove[]>();
-                for (const m of chunk) append(byTarget, m.to, m);
-                for (const [to, group] of byTarget) {
-                    await moveBatch(
-                        from,
-                        to,
-                        group.map((m) => m.slot),
-                        primaries,
-                        run,
-                    );
-                    progress();
-                }
+                for (const m of list.slice(i, i + batch)) append(byTarget, m.to, m);
+                for (const [to, group] of byTarget)
+                    batches.push({ to, slots: group.map((m) => m.slot) });
+            }
+            // A source opens its next batch (IMPORTING, MIGRATING: replica round trips on Valkey 8) while the
+            // current one's keys move; the slots of two batches never overlap.
+            let opened =
+                batches.length > 0
+                    ? openBatch(from, batches[0].to, batches[0].slots, run)
+                    : undefined;
+            for (let k = 0; k < batches.length; k++) {
+                await opened;
+                const next = batches[k + 1];
+                opened = next ? openBatch(from, next.to, next.slots, run) : undefined;
+                // Observed when awaited; a failure of the current batch must not leave it unhandled.
+                opened?.catch(() => undefined);
+                await finishBatch(from, batches[k].to, batches[k].slots, run);
+                progress();
             }
         }),
     );
@@ -542,35 +551,49 @@ async function setSlots(
  */
 const SOURCE_DEMOTED = /UNBLOCKED|only with masters/;
 
-async function moveBatch(
-    from: string,
-    to: string,
-    slots: number[],
-    primaries: string[],
+/** Fails the run with the first error among the replies of `what` on `node`. */
+function checkReplies(run: Run, res: { error?: Error }[], what: string, node: string): void {
+    const bad = res.find((r) => r.error);
+    if (bad) run.fail(what, node, bad.error);
+}
+
+/**
+ * `CLUSTER SETSLOT <slot> ...state` for a batch's slots on one node (a checkpoint first); errors matching `ok` are
+ * not failures.
+ */
+async function setSlotsPhase(
     run: Run,
+    point: string,
+    node: string,
+    slots: number[],
+    state: Arg[],
+    ok?: RegExp,
 ): Promise<void> {
+    run.checkpoint(point);
+    const res = await setSlots(run, node, slots, state);
+    checkReplies(
+        run,
+        res.filter((r) => !(ok && r.error && ok.test(r.error.message))),
+        `CLUSTER SETSLOT ${state[0]}`,
+        node,
+    );
+}
+
+/** Opens a batch's slots for the move: IMPORTING on the target, then MIGRATING on the source. */
+async function openBatch(from: string, to: string, slots: number[], run: Run): Promise<void> {
+    await setSlotsPhase(run, "migrate:importing", to, slots, ["IMPORTING", run.vid(from)]);
+    await setSlotsPhase(run, "migrate:migrating", from, slots, ["MIGRATING", run.vid(to)]);
+}
+
+/** Moves an opened batch's keys, then assigns its slots to the target (on the target first, then the source). */
+async function finishBatch(from: string, to: string, slots: number[], run: Run): Promise<void> {
     const src = await run.client(from);
-    const fromVid = run.vid(from);
     const toVid = run.vid(to);
     const target = run.byId.get(to)!;
     const keysPerCall = run.o.keysPerCall ?? 1000;
     const auth: Arg[] = run.o.password ? ["AUTH2", "default", run.o.password] : [];
-    const check = (res: { error?: Error }[], what: string, node: string): void => {
-        const bad = res.find((r) => r.error);
-        if (bad) run.fail(what, node, bad.error);
-    };
-    const phase = async (point: string, node: string, state: Arg[], ok?: RegExp) => {
-        run.checkpoint(point);
-        const res = await setSlots(run, node, slots, state);
-        check(
-            res.filter((r) => !(ok && r.error && ok.test(r.error.message))),
-            `CLUSTER SETSLOT ${state[0]}`,
-            node,
-        );
-    };
-
-    await phase("migrate:importing", to, ["IMPORTING", fromVid]);
-    await phase("migrate:migrating", from, ["MIGRATING", toVid]);
+    const check = (res: { error?: Error }[], what: string, node: string): void =>
+        checkReplies(run, res, what, node);
 
     let pending = slots;
     let attempts = 0;
@@ -619,8 +642,8 @@ async function moveBatch(
     }
 
     // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
-    await phase("migrate:node-target", to, ["NODE", toVid]);
-    await phase("migrate:node-source", from, ["NODE", toVid], SOURCE_DEMOTED);
+    await setSlotsPhase(run, "migrate:node-target", to, slots, ["NODE", toVid]);
+    await setSlotsPhase(run, "migrate:node-source", from, slots, ["NODE", toVid], SOURCE_DEMOTED);
     // The other primaries are told at the end of the move (`tellOthers`): the target's SETSLOT NODE bumped its
     // epoch and broadcast the new owner already, so this is a confirmation, kept off the moves' critical path.
     run.checkpoint("migrate:node-others");
