@@ -492,28 +492,26 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const batch = run.o.slotsPerBatch ?? 128;
     // Every node's connections at once, before the first batch needs them.
     await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
+    // Every source -> target pair moves its slots in a chain of its own (a source migrates to several targets at
+    // once and a target imports from several sources at once; each slot is in one chain only).
+    const byPair = new Map<string, SlotMove[]>();
+    for (const m of moves) append(byPair, `${m.from}\u0000${m.to}`, m);
     await Promise.all(
-        [...bySource].map(async ([from, list]) => {
-            const batches: { to: string; slots: number[] }[] = [];
-            for (let i = 0; i < list.length; i += batch) {
-                const byTarget = new Map<string, SlotMove[]>();
-                for (const m of list.slice(i, i + batch)) append(byTarget, m.to, m);
-                for (const [to, group] of byTarget)
-                    batches.push({ to, slots: group.map((m) => m.slot) });
-            }
-            // A source opens its next batch (IMPORTING, MIGRATING: replica round trips on Valkey 8) while the
+        [...byPair.values()].map(async (list) => {
+            const { from, to } = list[0];
+            const batches: number[][] = [];
+            for (let i = 0; i < list.length; i += batch)
+                batches.push(list.slice(i, i + batch).map((m) => m.slot));
+            // A chain opens its next batch (IMPORTING, MIGRATING: replica round trips on Valkey 8) while the
             // current one's keys move; the slots of two batches never overlap.
-            let opened =
-                batches.length > 0
-                    ? openBatch(from, batches[0].to, batches[0].slots, run)
-                    : undefined;
+            let opened = batches.length > 0 ? openBatch(from, to, batches[0], run) : undefined;
             for (let k = 0; k < batches.length; k++) {
                 await opened;
                 const next = batches[k + 1];
-                opened = next ? openBatch(from, next.to, next.slots, run) : undefined;
+                opened = next ? openBatch(from, to, next, run) : undefined;
                 // Observed when awaited; a failure of the current batch must not leave it unhandled.
                 opened?.catch(() => undefined);
-                await finishBatch(from, batches[k].to, batches[k].slots, run);
+                await finishBatch(from, to, batches[k], run);
                 progress();
             }
         }),
