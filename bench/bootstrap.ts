@@ -8,6 +8,8 @@
 import * as os from "node:os";
 import { apply } from "../components/valkey/bootstrap/provider";
 import {
+    cliBinary,
+    serverBinary,
     clusterCheck,
     replicasLinked,
     sleep,
@@ -106,18 +108,18 @@ async function main(): Promise<void> {
             a.push(await ours(shards));
             b.push(await reference(shards));
             console.log(
-                `  ${shards}x1 round ${r + 1}: bootstrap ${a[r].toFixed(0)} ms (ok everywhere, replicas linked), redis-cli ok everywhere ${b[r].okMs.toFixed(0)} ms, linked ${b[r].linkedMs.toFixed(0)} ms`,
+                `  ${shards}x1 round ${r + 1}: bootstrap ${a[r].toFixed(0)} ms (ok everywhere, replicas linked), ${cliBinary()} ok everywhere ${b[r].okMs.toFixed(0)} ms, linked ${b[r].linkedMs.toFixed(0)} ms`,
             );
         }
         const am = median(a);
         const bo = median(b.map((x) => x.okMs));
         const bl = median(b.map((x) => x.linkedMs));
         rows.push(
-            `${shards}x1 (${shards * 2} nodes): bootstrap ${am.toFixed(0)} ms; redis-cli ${bo.toFixed(0)} ms to cluster_state:ok everywhere (ratio ${ratio(am, bo)}), ${bl.toFixed(0)} ms to replicas linked (ratio ${ratio(am, bl)})`,
+            `${shards}x1 (${shards * 2} nodes): bootstrap ${am.toFixed(0)} ms; ${cliBinary()} ${bo.toFixed(0)} ms to cluster_state:ok everywhere (ratio ${ratio(am, bo)}), ${bl.toFixed(0)} ms to replicas linked (ratio ${ratio(am, bl)})`,
         );
     }
     console.log(
-        `\nbootstrap vs redis-cli --cluster create, median of ${rounds}, node timeout ${NODE_TIMEOUT_MS} ms, servers up ${WARM_MS} ms, load average ${os
+        `\nbootstrap vs ${cliBinary()} --cluster create on ${serverBinary()}, median of ${rounds}, node timeout ${NODE_TIMEOUT_MS} ms, servers up ${WARM_MS} ms, load average ${os
             .loadavg()
             .map((l) => l.toFixed(1))
             .join(" ")} at the end (target ratio <= 0.25):`,
