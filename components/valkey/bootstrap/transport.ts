@@ -249,6 +249,33 @@ interface PodListener {
     port: number;
 }
 
+/** The part of a port-forward's WebSocket that `bindTunnel` uses. */
+export interface TunnelSocket {
+    /** 0 connecting, 1 open, 2 closing, 3 closed. */
+    readonly readyState: number;
+    on(event: "close" | "error", listener: () => void): unknown;
+    close(): void;
+}
+
+/**
+ * Ties a local connection to its port-forward WebSocket both ways. The Kubernetes client ends neither side when
+ * the other goes: when the stream ends on the cluster's side (the pod's server stopped, the pod or its node went
+ * away) the local connection stayed open with nothing behind it, and a client on it waited for replies until its
+ * own timeouts, never reconnecting (issue 13: a cluster client kept a shard's slots on a dead tunnel for minutes
+ * after its replica had taken over). Destroying the local connection then is what a TCP reset does.
+ */
+export function bindTunnel(socket: import("node:net").Socket, ws: TunnelSocket): void {
+    if (ws.readyState !== 1) {
+        socket.destroy();
+        return;
+    }
+    ws.on("close", () => socket.destroy());
+    ws.on("error", () => socket.destroy());
+    socket.on("close", () => {
+        if (ws.readyState === 0 || ws.readyState === 1) ws.close();
+    });
+}
+
 /**
  * Opens listeners to pods through the Kubernetes API: each accepted connection becomes a port-forward stream
  * to the pod (so they work from outside the cluster network, wherever `kubectl port-forward` would).
@@ -263,7 +290,9 @@ function podForwarder(kubeconfig: string, namespace: string, podPort: number) {
                 socket.on("error", () => socket.destroy());
                 Promise.resolve(
                     forward.portForward(namespace, pod, [podPort], socket, null, socket),
-                ).catch(() => socket.destroy());
+                )
+                    .then((ws: TunnelSocket) => bindTunnel(socket, ws))
+                    .catch(() => socket.destroy());
             });
             server.once("error", reject);
             server.listen(0, "127.0.0.1", () =>
