@@ -52,7 +52,9 @@ const gate = engineGate();
 const skip =
     gate.skip ||
     (process.env.VALKEY_SKIP_KUBE_TESTS === "1" ? "VALKEY_SKIP_KUBE_TESTS=1" : false) ||
-    (process.env.VALKEY_DAYTWO_TESTS !== "1" ? "day-two suite is opt-in: VALKEY_DAYTWO_TESTS=1" : false);
+    (process.env.VALKEY_DAYTWO_TESTS !== "1"
+        ? "day-two suite is opt-in: VALKEY_DAYTWO_TESTS=1"
+        : false);
 const NS = "valkey";
 const ZONES = ["zone-a", "zone-b", "zone-c"];
 const STATEFUL_SETS = ZONES.map((zone) => ({ zone, name: `valkey-${zone}` }));
