@@ -5,9 +5,18 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BootstrapError } from "../../components/valkey/bootstrap/execute";
-import { rawCommand } from "../helpers/servers";
+import { BootstrapError, reconcile } from "../../components/valkey/bootstrap/execute";
+import { parseClusterNodes } from "../../components/valkey/bootstrap/parse";
+import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
 import {
+    Arg,
+    directTransport,
+    NodeClient,
+    Transport,
+} from "../../components/valkey/bootstrap/transport";
+import { rawCommand, serverBinary } from "../helpers/servers";
+import {
+    NODE_TIMEOUT_MS,
     assertHealthy,
     assertKeys,
     clusterClient,
@@ -225,4 +234,94 @@ describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
             client.disconnect();
         }
     });
+
+    it("sends a SETSLOT NODE only where the cluster has not learnt the new owner yet (Valkey 8: the target's alone)", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes);
+        await run(nodes, 3, 1);
+        const client = clusterClient(members(nodes, 3, 1));
+        try {
+            const values = await fill(client, 3000);
+            const ownerBefore = await slotOwners(nodes);
+            // Every CLUSTER SETSLOT <slot> NODE, by the node it was sent to.
+            const sent = new Map<string, number[]>();
+            const inner = directTransport({});
+            const count = (node: NodeSpec, cmd: Arg[]): void => {
+                if (
+                    String(cmd[0]).toUpperCase() === "CLUSTER" &&
+                    String(cmd[1]).toUpperCase() === "SETSLOT" &&
+                    String(cmd[3]).toUpperCase() === "NODE"
+                )
+                    sent.set(node.id, [...(sent.get(node.id) ?? []), Number(cmd[2])]);
+            };
+            const wrap = (node: NodeSpec, c: NodeClient): NodeClient => ({
+                call: (cmd) => (count(node, cmd), c.call(cmd)),
+                callBuffer: (cmd) => (count(node, cmd), c.callBuffer(cmd)),
+                pipeline: (cmds, buffers) => (
+                    cmds.forEach((cmd) => count(node, cmd)),
+                    c.pipeline(cmds, buffers)
+                ),
+            });
+            const transport: Transport = {
+                client: async (node) => wrap(node, await inner.client(node)),
+                clients: async (node, n) =>
+                    (await inner.clients!(node, n)).map((c) => wrap(node, c)),
+                close: () => inner.close(),
+            };
+            try {
+                await reconcile(desiredTopology({ shards: 5, replicasPerShard: 1, nodes }), {
+                    nodeTimeoutMs: NODE_TIMEOUT_MS,
+                    transport,
+                });
+            } finally {
+                await transport.close();
+            }
+            await assertHealthy(members(nodes, 5, 1), undefined, 5);
+            assert.equal(await assertKeys(client, values), 3000);
+
+            const ownerAfter = await slotOwners(nodes);
+            const moved = ownerAfter.flatMap((to, slot) =>
+                to !== ownerBefore[slot] ? [{ slot, from: ownerBefore[slot], to }] : [],
+            );
+            assert.ok(moved.length > 5000, `${moved.length} slots moved`);
+            const to = (id: string, slot: number): boolean => (sent.get(id) ?? []).includes(slot);
+            const target = moved.filter((m) => to(m.to, m.slot)).length;
+            const source = moved.filter((m) => to(m.from, m.slot)).length;
+            const others = [...sent].reduce(
+                (n, [id, slots]) =>
+                    n +
+                    slots.filter((slot) =>
+                        moved.some((m) => m.slot === slot && m.from !== id && m.to !== id),
+                    ).length,
+                0,
+            );
+            const summary = `${moved.length} slots moved; SETSLOT NODE sent to the target for ${target}, the source for ${source}, other nodes ${others} times`;
+            // The target always: its SETSLOT NODE ends the move, bumps its epoch and tells every node.
+            assert.equal(target, moved.length, summary);
+            // Other primaries learnt from that message before the end of the move, on both servers.
+            assert.ok(others < moved.length / 4, summary);
+            if (serverBinary().includes("valkey")) {
+                // Valkey 8's source gives the slot up and clears MIGRATING on that message: almost never told.
+                assert.ok(source < moved.length / 4, summary);
+            } else {
+                // Redis 7's source keeps MIGRATING: every one is told (else the check above finds open slots).
+                assert.equal(source, moved.length, summary);
+            }
+        } finally {
+            client.disconnect();
+        }
+    });
 });
+
+/** Which node (test id) owns each slot, as the primaries among `nodes` say (their own lines). */
+async function slotOwners(nodes: NodeSpec[]): Promise<string[]> {
+    const owners = new Array<string>(16384).fill("");
+    for (const n of nodes) {
+        const me = parseClusterNodes(await rawCommand(n.host, n.port, ["CLUSTER", "NODES"])).find(
+            (e) => e.myself,
+        );
+        for (const [a, b] of me?.master ? me.slots : [])
+            for (let s = a; s <= b; s++) owners[s] = n.id;
+    }
+    return owners;
+}

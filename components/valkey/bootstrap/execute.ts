@@ -7,7 +7,7 @@
  *
  * Nothing here prints or throws the password: errors are built from server messages and scrubbed.
  */
-import { parseClusterNodes, parseInfo } from "./parse";
+import { ClusterNodeEntry, parseClusterNodes, parseInfo } from "./parse";
 import {
     configuredNodeTimeout,
     NodeObservation,
@@ -485,13 +485,14 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const bySource = new Map<string, SlotMove[]>();
     for (const m of moves) append(bySource, m.from, m);
     const targets = new Set(moves.map((m) => m.to));
-    run.log(
-        `rebalance: moving ${total} slots: ${[...bySource].map(([from, list]) => `${list.length} from ${from}`).join(", ")} to ${[...targets].join(", ")}`,
-    );
     const primaries = run.masters;
     const batch = run.o.slotsPerBatch ?? 128;
     // Every node's connections at once, before the first batch needs them.
     await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
+    await firstAcknowledgement(moves, run);
+    run.log(
+        `rebalance: moving ${total} slots: ${[...bySource].map(([from, list]) => `${list.length} from ${from}`).join(", ")} to ${[...targets].join(", ")}`,
+    );
     // Every source -> target pair moves its slots in a chain of its own (a source migrates to several targets at
     // once and a target imports from several sources at once; each slot is in one chain only).
     const byPair = new Map<string, SlotMove[]>();
@@ -518,6 +519,27 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     );
     await tellOthers(moves, primaries, run);
     progress(true);
+}
+
+/**
+ * Opens each target's first slot on its own before the batches start. Valkey 8 answers a SETSLOT only once the
+ * node's replicas have it, and a primary starts streaming to a replica that has just synced only on the replica's
+ * first acknowledgement, which replicas send once a second: a new shard's first SETSLOT waits up to a second
+ * (measured 0.2-0.9 s), whatever it carries. Paid here once per target, and said so, instead of by every chain's
+ * first batch at once.
+ */
+async function firstAcknowledgement(moves: SlotMove[], run: Run): Promise<void> {
+    const started = Date.now();
+    const first = new Map<string, SlotMove>();
+    for (const m of moves) if (!first.has(m.to)) first.set(m.to, m);
+    await Promise.all(
+        [...first.values()].map((m) =>
+            setSlotsPhase(run, "migrate:importing", m.to, [m.slot], ["IMPORTING", run.vid(m.from)]),
+        ),
+    );
+    const ms = Date.now() - started;
+    if (ms >= 100)
+        run.log(`rebalance: the targets' replicas acknowledged their first SETSLOT in ${ms} ms`);
 }
 
 /**
@@ -641,23 +663,58 @@ async function finishBatch(from: string, to: string, slots: number[], run: Run):
 
     // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
     await setSlotsPhase(run, "migrate:node-target", to, slots, ["NODE", toVid]);
-    await setSlotsPhase(run, "migrate:node-source", from, slots, ["NODE", toVid], SOURCE_DEMOTED);
+    // The target's SETSLOT NODE bumped its epoch and sent the new owner to every node at once. On Valkey 8 the
+    // source gives the slot up on that message and clears its MIGRATING state by itself; Redis 7 keeps the state.
+    // Only the slots the source still migrates get a SETSLOT NODE: on Valkey 8 each costs a replica round.
+    const still = await stillMigrating(run, from, slots);
+    if (still.length > 0)
+        await setSlotsPhase(run, "migrate:node-source", from, still, ["NODE", toVid], SOURCE_DEMOTED);
     // The other primaries are told at the end of the move (`tellOthers`): the target's SETSLOT NODE bumped its
     // epoch and broadcast the new owner already, so this is a confirmation, kept off the moves' critical path.
     run.checkpoint("migrate:node-others");
     run.moved.slots += slots.length;
 }
 
+/** The node's own view (CLUSTER NODES), or undefined when it does not answer. */
+async function ownView(run: Run, id: string): Promise<ClusterNodeEntry[] | undefined> {
+    // A connection of the SETSLOT pool: the node's main connection may be queued behind a batch of MIGRATEs.
+    const pool = await run.clients(id);
+    const client = pool[pool.length - 1];
+    return client
+        .call(["CLUSTER", "NODES"])
+        .then((text) => parseClusterNodes(String(text)))
+        .catch(() => undefined);
+}
+
 /**
- * SETSLOT NODE for every moved slot on every other primary, best effort: a primary that misses it learns the new
- * owner by gossip (the target bumped its epoch).
+ * The slots among `slots` that `source` still migrates (all of them when its view cannot be read: a SETSLOT NODE
+ * too many is harmless, one too few leaves the slot open).
+ */
+async function stillMigrating(run: Run, source: string, slots: number[]): Promise<number[]> {
+    const view = await ownView(run, source);
+    const me = view?.find((e) => e.myself);
+    if (!me) return slots;
+    const open = new Set(me.migrating.map((m) => m.slot));
+    return slots.filter((s) => open.has(s));
+}
+
+/**
+ * SETSLOT NODE on every other primary for the moved slots it still places elsewhere, best effort: each target's
+ * SETSLOT NODE bumped its epoch and sent the new owner to every node, so usually there is none left; a primary
+ * that misses one learns it by gossip.
  */
 async function tellOthers(moves: SlotMove[], primaries: string[], run: Run): Promise<void> {
     await Promise.all(
         primaries.map(async (id) => {
             const mine = moves.filter((m) => m.from !== id && m.to !== id);
+            if (mine.length === 0) return;
+            const view = await ownView(run, id);
+            const owners = new Array<string | undefined>(16384);
+            for (const e of view ?? [])
+                for (const [a, b] of e.slots) for (let s = a; s <= b; s++) owners[s] = e.id;
             const byTarget = new Map<string, number[]>();
-            for (const m of mine) append(byTarget, m.to, m.slot);
+            for (const m of mine)
+                if (!view || owners[m.slot] !== run.vid(m.to)) append(byTarget, m.to, m.slot);
             for (const [to, slots] of byTarget) {
                 await setSlots(run, id, slots, ["NODE", run.vid(to)]).catch(() => undefined);
             }
