@@ -668,7 +668,14 @@ async function finishBatch(from: string, to: string, slots: number[], run: Run):
     // Only the slots the source still migrates get a SETSLOT NODE: on Valkey 8 each costs a replica round.
     const still = await stillMigrating(run, from, slots);
     if (still.length > 0)
-        await setSlotsPhase(run, "migrate:node-source", from, still, ["NODE", toVid], SOURCE_DEMOTED);
+        await setSlotsPhase(
+            run,
+            "migrate:node-source",
+            from,
+            still,
+            ["NODE", toVid],
+            SOURCE_DEMOTED,
+        );
     // The other primaries are told at the end of the move (`tellOthers`): the target's SETSLOT NODE bumped its
     // epoch and broadcast the new owner already, so this is a confirmation, kept off the moves' critical path.
     run.checkpoint("migrate:node-others");
