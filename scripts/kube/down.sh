@@ -96,8 +96,10 @@ for z in "${ZONES[@]}"; do
         for child in $(descendants "$shim"); do kill -9 "$child" 2>/dev/null; done
         kill -9 "$shim" 2>/dev/null && note "stopped shim of node-$z (pid $shim, ${id:0:12})"
     done
-    for dir in "$(node_dir "$z")"/containerd/state/io.containerd.runtime.v2.task/k8s.io/* \
-        "$(node_dir "$z")"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*; do
+    # containerd's state and root directories of this node (its own "root", not the machine's).
+    cstate="$(node_dir "$z")/containerd/state"
+    croot="$(node_dir "$z")/containerd/root"
+    for dir in "$cstate"/io.containerd.runtime.v2.task/k8s.io/* "$croot"/io.containerd.grpc.v1.cri/sandboxes/*; do
         [[ -d "$dir" ]] && ids+=" ${dir##*/}"
     done
 done
