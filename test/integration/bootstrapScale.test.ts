@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BootstrapError, reconcile } from "../../components/valkey/bootstrap/execute";
 import { parseClusterNodes } from "../../components/valkey/bootstrap/parse";
+import { expandRanges, SLOT_COUNT } from "../../components/valkey/bootstrap/slots";
 import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
 import {
     Arg,
@@ -315,13 +316,12 @@ describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
 
 /** Which node (test id) owns each slot, as the primaries among `nodes` say (their own lines). */
 async function slotOwners(nodes: NodeSpec[]): Promise<string[]> {
-    const owners = new Array<string>(16384).fill("");
+    const owners = new Array<string>(SLOT_COUNT).fill("");
     for (const n of nodes) {
         const me = parseClusterNodes(await rawCommand(n.host, n.port, ["CLUSTER", "NODES"])).find(
             (e) => e.myself,
         );
-        for (const [a, b] of me?.master ? me.slots : [])
-            for (let s = a; s <= b; s++) owners[s] = n.id;
+        for (const s of me?.master ? expandRanges(me.slots) : []) owners[s] = n.id;
     }
     return owners;
 }

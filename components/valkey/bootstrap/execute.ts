@@ -19,7 +19,7 @@ import {
     PlanOptions,
     Step,
 } from "./plan";
-import { SlotMove } from "./slots";
+import { expandRanges, SLOT_COUNT, SlotMove } from "./slots";
 import { DesiredTopology, NodeSpec } from "./topology";
 import { Arg, NodeClient, Transport } from "./transport";
 
@@ -716,9 +716,8 @@ async function tellOthers(moves: SlotMove[], primaries: string[], run: Run): Pro
             const mine = moves.filter((m) => m.from !== id && m.to !== id);
             if (mine.length === 0) return;
             const view = await ownView(run, id);
-            const owners = new Array<string | undefined>(16384);
-            for (const e of view ?? [])
-                for (const [a, b] of e.slots) for (let s = a; s <= b; s++) owners[s] = e.id;
+            const owners = new Array<string | undefined>(SLOT_COUNT);
+            for (const e of view ?? []) for (const s of expandRanges(e.slots)) owners[s] = e.id;
             const byTarget = new Map<string, number[]>();
             for (const m of mine)
                 if (!view || owners[m.slot] !== run.vid(m.to)) append(byTarget, m.to, m.slot);
