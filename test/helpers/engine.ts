@@ -12,6 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test } from "node:test";
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -736,4 +737,26 @@ export class ClusterWriter {
     close(): void {
         this.cluster.disconnect();
     }
+}
+
+/**
+ * A `test` for steps that build on each other: once one fails, the later ones are skipped (with the reason)
+ * instead of failing on what it left behind. One per `describe`.
+ */
+export function sequentialSteps(): (name: string, fn: () => Promise<void>) => void {
+    let healthy = true;
+    return (name, fn) => {
+        test(name, async (t) => {
+            if (!healthy) {
+                t.skip("an earlier step failed; the steps build on each other");
+                return;
+            }
+            try {
+                await fn();
+            } catch (e) {
+                healthy = false;
+                throw e;
+            }
+        });
+    };
 }

@@ -19,7 +19,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import * as yaml from "js-yaml";
 import { resolveSettings, type Settings } from "../../components/config";
 import { clusterGateway, type ClusterGateway } from "../../components/valkey/bootstrap/transport";
@@ -41,6 +41,7 @@ import {
     describeRun,
     engineGate,
     runProcess,
+    sequentialSteps,
     sleep,
     type RunResult,
 } from "../helpers/engine";
@@ -285,23 +286,10 @@ describe(
     () => {
         let project: EngineProject | undefined;
         let gateway: ClusterGateway | undefined;
-        let healthy = true;
         /** Every scenario's writer, read back once more at the end. */
         const writers: { label: string; writer: DayTwoWriter; back: ReadBack }[] = [];
 
-        const step = (name: string, fn: () => Promise<void>) =>
-            test(name, async (t) => {
-                if (!healthy) {
-                    t.skip("an earlier step failed; the steps build on each other");
-                    return;
-                }
-                try {
-                    await fn();
-                } catch (e) {
-                    healthy = false;
-                    throw e;
-                }
-            });
+        const step = sequentialSteps();
         const up = async (what: string): Promise<RunResult> => {
             const r = await project!.pulumi(
                 ["up", "-s", project!.stack, "--yes", "--skip-preview"],
@@ -408,19 +396,13 @@ describe(
                     await up("rolling upgrade: new image tag");
                 });
                 const kinds = await failoverKinds();
-                console.log(
-                    summaryLine("rolling upgrade (image tag)", report, back, {
-                        failovers: JSON.stringify(kinds),
-                        up: timings["pulumi up (rolling upgrade: new image tag)"],
-                    }),
-                );
-                table.push(
-                    `rolling upgrade (image) | ${pct(report.successRate)} first try, ${pct(report.eventualSuccess)} eventually | ${sec(report.longestGapMs)} | ${timings["pulumi up (rolling upgrade: new image tag)"]} (pulumi up) | ${back.plainLost.length + back.waitLost.length}`,
-                );
-                assertNothingLost(report, back);
-                assert.ok(
-                    report.longestGapMs < PLANNED_GAP_MS,
-                    `longest write gap ${report.longestGapMs} ms on shard ${report.longestGapShard} (target < ${PLANNED_GAP_MS} ms)`,
+                plannedChange(
+                    "rolling upgrade (image)",
+                    "rolling upgrade (image tag)",
+                    "rolling upgrade: new image tag",
+                    report,
+                    back,
+                    { failovers: JSON.stringify(kinds) },
                 );
                 assert.equal(
                     kinds.automatic,
@@ -839,28 +821,14 @@ describe(
                     await project!.configSet("memory", memory);
                     await up("memory 256Mi -> 384Mi");
                 });
-                console.log(
-                    summaryLine(`vertical change (memory 256Mi -> ${memory})`, report, back, {
-                        up: timings["pulumi up (memory 256Mi -> 384Mi)"],
-                    }),
+                plannedChange(
+                    "vertical change (memory)",
+                    `vertical change (memory 256Mi -> ${memory})`,
+                    "memory 256Mi -> 384Mi",
+                    report,
+                    back,
                 );
-                table.push(
-                    `vertical change (memory) | ${pct(report.successRate)} first try, ${pct(report.eventualSuccess)} eventually | ${sec(report.longestGapMs)} | ${timings["pulumi up (memory 256Mi -> 384Mi)"]} (pulumi up) | ${back.plainLost.length + back.waitLost.length}`,
-                );
-                assertNothingLost(report, back);
-                assert.ok(
-                    report.longestGapMs < PLANNED_GAP_MS,
-                    `longest write gap ${report.longestGapMs} ms (target < ${PLANNED_GAP_MS} ms)`,
-                );
-                for (const p of await valkeyPodsAsync(NS)) {
-                    assert.equal(
-                        (await podCliAsync(NS, p.name, "config", "get", "maxmemory"))
-                            .trim()
-                            .split("\n")[1],
-                        String(want),
-                        `${p.name} maxmemory`,
-                    );
-                }
+                await assertConfigOnEveryPod("maxmemory", String(want));
                 const pods = await kubectlJsonAsync(
                     "get",
                     "pods",
@@ -888,28 +856,14 @@ describe(
                     await project!.configSet("persistence", "rdb");
                     await up("persistence aof+rdb -> rdb");
                 });
-                console.log(
-                    summaryLine("rolling change (persistence aof+rdb -> rdb)", report, back, {
-                        up: timings["pulumi up (persistence aof+rdb -> rdb)"],
-                    }),
+                plannedChange(
+                    "rolling change (persistence)",
+                    "rolling change (persistence aof+rdb -> rdb)",
+                    "persistence aof+rdb -> rdb",
+                    report,
+                    back,
                 );
-                table.push(
-                    `rolling change (persistence) | ${pct(report.successRate)} first try, ${pct(report.eventualSuccess)} eventually | ${sec(report.longestGapMs)} | ${timings["pulumi up (persistence aof+rdb -> rdb)"]} (pulumi up) | ${back.plainLost.length + back.waitLost.length}`,
-                );
-                assertNothingLost(report, back);
-                assert.ok(
-                    report.longestGapMs < PLANNED_GAP_MS,
-                    `longest write gap ${report.longestGapMs} ms (target < ${PLANNED_GAP_MS} ms)`,
-                );
-                for (const p of await valkeyPodsAsync(NS)) {
-                    assert.equal(
-                        (await podCliAsync(NS, p.name, "config", "get", "appendonly"))
-                            .trim()
-                            .split("\n")[1],
-                        "no",
-                        `${p.name} runs persistence rdb`,
-                    );
-                }
+                await assertConfigOnEveryPod("appendonly", "no");
                 assert.deepEqual(await primaryZones(), ZONES);
                 await fastReturn("zone-b", "rdb");
             },
@@ -961,4 +915,38 @@ function assertNothingLost(report: WriterReport, back: ReadBack): void {
         back.plainKeys > 0 && back.waitKeys > 0,
         `keys checked: ${back.plainKeys} plain, ${back.waitKeys} WAIT-acknowledged`,
     );
+}
+
+/**
+ * A planned change applied by `pulumi up` under a writer (`upKey`: the `up()` label): prints its line and its
+ * table row, then asserts that nothing was lost and that no shard went 2 s without a write.
+ */
+function plannedChange(
+    row: string,
+    line: string,
+    upKey: string,
+    report: WriterReport,
+    back: ReadBack,
+    extra: Record<string, string> = {},
+): void {
+    const up = timings[`pulumi up (${upKey})`];
+    console.log(summaryLine(line, report, back, { ...extra, up }));
+    table.push(
+        `${row} | ${pct(report.successRate)} first try, ${pct(report.eventualSuccess)} eventually | ${sec(report.longestGapMs)} | ${up} (pulumi up) | ${back.plainLost.length + back.waitLost.length}`,
+    );
+    assertNothingLost(report, back);
+    assert.ok(
+        report.longestGapMs < PLANNED_GAP_MS,
+        `longest write gap ${report.longestGapMs} ms on shard ${report.longestGapShard} (target < ${PLANNED_GAP_MS} ms)`,
+    );
+}
+
+/** Every Valkey pod's server runs with `parameter` = `want` (CONFIG GET). */
+async function assertConfigOnEveryPod(parameter: string, want: string): Promise<void> {
+    for (const p of await valkeyPodsAsync(NS)) {
+        const got = (await podCliAsync(NS, p.name, "config", "get", parameter))
+            .trim()
+            .split("\n")[1];
+        assert.equal(got, want, `${p.name} ${parameter}`);
+    }
 }

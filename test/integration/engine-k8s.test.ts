@@ -13,9 +13,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import { clusterGateway, type ClusterGateway } from "../../components/valkey/bootstrap/transport";
-import { ClusterWriter, EngineProject, describeRun, engineGate, type RunResult } from "../helpers/engine";
+import { ClusterWriter, EngineProject, describeRun, engineGate, sequentialSteps, type RunResult } from "../helpers/engine";
 import { KUBECONFIG, kubeScript, kubectl, kubectlJson, podCli, valkeyPods } from "../helpers/kube";
 
 const gate = engineGate();
@@ -63,20 +63,7 @@ function assertHealthy(shards: number): void {
 
 describe("engine: the local-k8s stack on a real three-zone Kubernetes cluster", { skip, timeout: 75 * 60_000 }, () => {
     let project: EngineProject | undefined;
-    let healthy = true;
-    const step = (name: string, fn: () => Promise<void>) =>
-        test(name, async (t) => {
-            if (!healthy) {
-                t.skip("an earlier step failed; the steps build on each other");
-                return;
-            }
-            try {
-                await fn();
-            } catch (e) {
-                healthy = false;
-                throw e;
-            }
-        });
+    const step = sequentialSteps();
     const up = async (what: string): Promise<RunResult> => {
         const r = await project!.pulumi(["up", "-s", project!.stack, "--yes", "--skip-preview"], { timeoutMs: 20 * 60_000 });
         timings[what] = `${(r.ms / 1000).toFixed(1)} s`;
