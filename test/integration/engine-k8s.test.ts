@@ -33,6 +33,15 @@ const timings: Record<string, string> = {};
  * Ready on a node of its StatefulSet's zone, `valkey-cli --cluster check` clean, every replica linked to a primary
  * in another zone.
  */
+/**
+ * Waits (30 s at most: six readiness periods) until every Valkey pod is Ready. An up that creates the
+ * StatefulSets returns once the slot bootstrap has formed the cluster; each pod reports Ready at its next
+ * readiness probe (every 5 s), which can come after the up returned.
+ */
+function waitReady(): void {
+    kubectl("wait", "-n", NS, "--for=condition=Ready", "pod", "-l", "app.kubernetes.io/name=valkey", "--timeout=30s");
+}
+
 function assertHealthy(shards: number): void {
     const pods = valkeyPods(NS);
     assert.equal(pods.length, shards * 2, JSON.stringify(pods));
@@ -100,6 +109,7 @@ describe("engine: the local-k8s stack on a real three-zone Kubernetes cluster", 
     step("pulumi up creates the Valkey layer and the slot bootstrap forms it through the Kubernetes API", async () => {
         const r = await up("first up (3 x 1)");
         assert.doesNotMatch(r.out, /FailedPreStopHook/);
+        waitReady();
         assertHealthy(3);
         const kinds = (kind: string) => kubectlJson("get", kind, "-n", NS).items.map((i: any) => i.metadata.name).sort();
         assert.deepEqual(kinds("statefulsets"), STATEFUL_SETS.map((s) => s.name));
@@ -200,6 +210,7 @@ describe("engine: the local-k8s stack on a real three-zone Kubernetes cluster", 
         assert.deepEqual(claimsAfter, claimsBefore, "every volume claim is kept");
 
         await up("up again over the kept volumes");
+        waitReady();
         assertHealthy(3);
         const any = valkeyPods(NS)[0];
         assert.equal(podCli(NS, any.name, "-c", "get", marker).trim(), "kept");
