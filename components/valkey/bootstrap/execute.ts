@@ -2,8 +2,8 @@
  * Runs the planner's steps against real nodes: observe every node, plan, run the steps, observe again, until
  * the plan is done. Waits (for a handshake, gossip, a replica's sync) are bounded; a wait that runs out fails
  * with the nodes that did not get there. Slot moves use the cluster protocol both Redis 7.0 and Valkey 7.2+
- * accept: SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT + MIGRATE ... KEYS in pipelined batches, SETSLOT NODE on
- * the target, the source and every other primary.
+ * accept: SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT + MIGRATE ... KEYS (run on the source by a server-side script,
+ * so key names never travel to the bootstrap), SETSLOT NODE on the target, the source and every other primary.
  *
  * Nothing here prints or throws the password: errors are built from server messages and scrubbed.
  */
@@ -53,8 +53,13 @@ export interface ReconcileOptions {
      * round trip acknowledges them all. Default 16.
      */
     connectionsPerNode?: number;
-    /** Keys per GETKEYSINSLOT / MIGRATE. Default 1000. */
+    /** Keys per GETKEYSINSLOT / MIGRATE. Default 1000, at most 4000 (Lua's bound on one call's arguments). */
     keysPerCall?: number;
+    /**
+     * How long one key-moving script may keep starting MIGRATEs on a source, ms (it blocks the source like the
+     * MIGRATEs it runs; clients wait, they get no error). Default 100.
+     */
+    scriptBudgetMs?: number;
     /** MIGRATE timeout, ms. Default 10000. */
     migrateTimeoutMs?: number;
     /**
@@ -464,9 +469,9 @@ async function failover(node: string, run: Run): Promise<void> {
 }
 
 /**
- * Moves slots with their keys. Sources work in parallel; each source moves its slots in pipelined batches.
- * Keys can only leave a migrating slot (a new key for it is redirected to the target with ASK), so once
- * GETKEYSINSLOT returns nothing the slot is empty for good and can be assigned.
+ * Moves slots with their keys. Sources work in parallel; each source moves its slots in batches, their keys by a
+ * script on the source (`MOVE_KEYS`). Keys can only leave a migrating slot (a new key for it is redirected to the
+ * target with ASK), so once the script found a slot empty it is empty for good and can be assigned.
  */
 async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const total = moves.length;
@@ -485,10 +490,29 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const bySource = new Map<string, SlotMove[]>();
     for (const m of moves) append(bySource, m.from, m);
     const targets = new Set(moves.map((m) => m.to));
-    const primaries = run.masters;
-    const batch = run.o.slotsPerBatch ?? 128;
     // Every node's connections at once, before the first batch needs them.
     await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
+    const auth = await openMigrationUser([...targets], run);
+    try {
+        await moveAll(moves, bySource, targets, auth, run, progress);
+    } finally {
+        await closeMigrationUser([...targets], run);
+    }
+    progress(true);
+}
+
+/** The chains of a move (see `migrate`). */
+async function moveAll(
+    moves: SlotMove[],
+    bySource: Map<string, SlotMove[]>,
+    targets: Set<string>,
+    auth: string[],
+    run: Run,
+    progress: () => void,
+): Promise<void> {
+    const total = moves.length;
+    const primaries = run.masters;
+    const batch = run.o.slotsPerBatch ?? 128;
     await firstAcknowledgement(moves, run);
     run.log(
         `rebalance: moving ${total} slots: ${[...bySource].map(([from, list]) => `${list.length} from ${from}`).join(", ")} to ${[...targets].join(", ")}`,
@@ -512,14 +536,63 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
                 opened = next ? openBatch(from, to, next, run) : undefined;
                 // Observed when awaited; a failure of the current batch must not leave it unhandled.
                 opened?.catch(() => undefined);
-                await finishBatch(from, to, batches[k], run);
+                await finishBatch(from, to, batches[k], auth, run);
                 progress();
             }
         }),
     );
     await tellOthers(moves, primaries, run);
-    progress(true);
 }
+
+/**
+ * The user the sources' MIGRATEs authenticate as on the targets, for one move: a fresh random password, allowed
+ * only what MIGRATE sends (SELECT, RESTORE-ASKING). The key-moving script receives the credentials as arguments,
+ * and a server keeps the arguments of slow commands (SLOWLOG) and shows them to MONITOR; the nodes' own password
+ * must never be there. The user is deleted when the move ends (which closes its connections); a run that died
+ * before that leaves a user whose password nobody has, replaced by the next move. Without a password on the
+ * nodes, MIGRATE needs no credentials: []. Otherwise ["AUTH2", user, password].
+ */
+async function openMigrationUser(targets: string[], run: Run): Promise<string[]> {
+    if (!run.o.password) return [];
+    const crypto = require("node:crypto") as typeof import("node:crypto");
+    const password = crypto.randomBytes(32).toString("hex");
+    const digest = crypto.createHash("sha256").update(password).digest("hex");
+    await Promise.all(
+        targets.map(async (id) => {
+            const client = await run.client(id);
+            await client
+                .call([
+                    "ACL",
+                    "SETUSER",
+                    MIGRATION_USER,
+                    "reset",
+                    "on",
+                    `#${digest}`,
+                    "~*",
+                    "resetchannels",
+                    "-@all",
+                    "+select",
+                    "+restore-asking",
+                ])
+                .catch((e) => run.fail(`ACL SETUSER ${MIGRATION_USER}`, id, e));
+        }),
+    );
+    return ["AUTH2", MIGRATION_USER, password];
+}
+
+/** Deletes the move's user from the targets (best effort: a target that went away takes it along). */
+async function closeMigrationUser(targets: string[], run: Run): Promise<void> {
+    if (!run.o.password) return;
+    await Promise.all(
+        targets.map(async (id) => {
+            const client = await run.client(id).catch(() => undefined);
+            await client?.call(["ACL", "DELUSER", MIGRATION_USER]).catch(() => undefined);
+        }),
+    );
+}
+
+/** The name of the move's user (see `openMigrationUser`). */
+const MIGRATION_USER = "valkey-platform-migrate";
 
 /**
  * Opens each target's first slot on its own before the batches start. Valkey 8 answers a SETSLOT only once the
@@ -606,59 +679,55 @@ async function openBatch(from: string, to: string, slots: number[], run: Run): P
 }
 
 /** Moves an opened batch's keys, then assigns its slots to the target (on the target first, then the source). */
-async function finishBatch(from: string, to: string, slots: number[], run: Run): Promise<void> {
+async function finishBatch(
+    from: string,
+    to: string,
+    slots: number[],
+    auth: string[],
+    run: Run,
+): Promise<void> {
     const src = await run.client(from);
     const toVid = run.vid(to);
     const target = run.byId.get(to)!;
-    const keysPerCall = run.o.keysPerCall ?? 1000;
-    const auth: Arg[] = run.o.password ? ["AUTH2", "default", run.o.password] : [];
-    const check = (res: { error?: Error }[], what: string, node: string): void =>
-        checkReplies(run, res, what, node);
+    const keysPerCall = Math.min(4000, Math.max(1, run.o.keysPerCall ?? 1000));
+    const [, user = "", password = ""] = auth;
 
     let pending = slots;
     let attempts = 0;
     while (pending.length > 0) {
         run.checkpoint("migrate:keys");
-        const lists = await src.pipeline(
-            pending.map((s) => ["CLUSTER", "GETKEYSINSLOT", s, keysPerCall]),
-            true,
-        );
-        check(lists, "CLUSTER GETKEYSINSLOT", from);
-        const cmds: Arg[][] = [];
-        const next: number[] = [];
-        let keys = 0;
-        lists.forEach((r, i) => {
-            const list = r.value as Buffer[];
-            if (list.length === 0) return;
-            next.push(pending[i]);
-            keys += list.length;
-            cmds.push([
-                "MIGRATE",
+        let reply: unknown;
+        try {
+            reply = await src.call([
+                "EVAL",
+                MOVE_KEYS,
+                0,
                 target.host,
                 target.port,
-                "",
-                0,
                 run.o.migrateTimeoutMs ?? 10_000,
-                "REPLACE",
-                ...auth,
-                "KEYS",
-                ...list,
+                run.o.scriptBudgetMs ?? 100,
+                keysPerCall,
+                user,
+                password,
+                ...pending,
             ]);
-        });
-        if (cmds.length === 0) break;
-        const res = await src.pipeline(cmds);
-        const errors = res.filter((r) => r.error && !/NOKEY/.test(r.error.message));
-        if (errors.length > 0) {
-            // A transient I/O error between the nodes: try again from GETKEYSINSLOT, a few times.
-            if (++attempts > 5) run.fail("MIGRATE", from, errors[0].error);
+        } catch (e) {
+            // A transient I/O error between the nodes: try again from the first slot not emptied, a few times.
+            if (++attempts > 5)
+                run.fail(
+                    "EVAL (GETKEYSINSLOT + MIGRATE)",
+                    from,
+                    new Error(redact((e as Error).message, password)),
+                );
             run.log(
-                `rebalance: MIGRATE from ${from} to ${to} failed (${redact(errors[0].error!.message, run.o.password)}); retrying`,
+                `rebalance: moving keys from ${from} to ${to} failed (${redact((e as Error).message, password)}); retrying`,
             );
             await sleep(200 * attempts);
-        } else {
-            run.moved.keys += keys;
+            continue;
         }
-        pending = next;
+        const [keys, emptied] = reply as [number, number];
+        run.moved.keys += keys;
+        pending = pending.slice(emptied);
     }
 
     // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
@@ -681,6 +750,49 @@ async function finishBatch(from: string, to: string, slots: number[], run: Run):
     run.checkpoint("migrate:node-others");
     run.moved.slots += slots.length;
 }
+
+/**
+ * Moves the keys of slots (ARGV[8..]) from this node, a source whose slots are MIGRATING, to the target at
+ * ARGV[1]:ARGV[2]: for each slot, GETKEYSINSLOT then one MIGRATE ... REPLACE KEYS of what it returned (ARGV[3]
+ * MIGRATE timeout, ARGV[5] keys per MIGRATE, ARGV[6]/ARGV[7] AUTH2 credentials, none when empty), until the slot
+ * has no key left. A script runs alone, so a GETKEYSINSLOT that returned fewer keys than asked, once those moved,
+ * means the slot is empty (a migrating slot takes no new keys: writes of missing keys are sent to the target).
+ * Stops starting MIGRATEs after ARGV[4] ms and returns {keys moved, slots emptied from the front of the list}; the
+ * caller calls again with the rest. A MIGRATE error ends the script with that error (keys already moved stay
+ * moved). Key names never leave the server, which is most of a move's work on the bootstrap's side.
+ */
+const MOVE_KEYS = `
+local host, port, timeout = ARGV[1], ARGV[2], ARGV[3]
+local budget, per = tonumber(ARGV[4]), tonumber(ARGV[5])
+local user, password = ARGV[6], ARGV[7]
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local started = now()
+local moved, emptied = 0, 0
+for i = 8, #ARGV do
+  local slot = tonumber(ARGV[i])
+  while true do
+    local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, per)
+    if #keys > 0 then
+      local cmd = {'MIGRATE', host, port, '', 0, timeout, 'REPLACE'}
+      if password ~= '' then
+        cmd[#cmd + 1] = 'AUTH2'; cmd[#cmd + 1] = user; cmd[#cmd + 1] = password
+      end
+      cmd[#cmd + 1] = 'KEYS'
+      for _, k in ipairs(keys) do cmd[#cmd + 1] = k end
+      redis.call(unpack(cmd))
+      moved = moved + #keys
+    end
+    if #keys < per then break end
+    if now() - started > budget then return {moved, emptied} end
+  end
+  emptied = emptied + 1
+  if now() - started > budget then return {moved, emptied} end
+end
+return {moved, emptied}
+`;
 
 /** The node's own view (CLUSTER NODES), or undefined when it does not answer. */
 async function ownView(run: Run, id: string): Promise<ClusterNodeEntry[] | undefined> {
@@ -804,6 +916,8 @@ export async function reconcile(
                 run.log(
                     `converged: ${desired.shards} shards x ${desired.replicasPerShard} replicas, cluster_state:ok on every node`,
                 );
+            // A move's user left by a run that died during the move (see `openMigrationUser`) goes now.
+            await closeMigrationUser(run.masters, run);
             const drift = plan(observation, desired, { ...planOptions, drift: true }).drift;
             return {
                 observation,

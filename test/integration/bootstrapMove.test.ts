@@ -1,0 +1,189 @@
+/**
+ * How a slot move carries keys: a script on each source (GETKEYSINSLOT + MIGRATE, so key names never travel to
+ * the bootstrap). On password-protected nodes the script authenticates to the target as a user made for the move
+ * with a fresh password, because servers keep slow commands' arguments (SLOWLOG) and the nodes' password must
+ * never be there; the user is gone afterwards, and one left by a run that died is removed by the next run.
+ * Slots with more keys than one MIGRATE takes, and scripts cut short by their time budget, lose nothing.
+ */
+import * as assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NodeSpec } from "../../components/valkey/bootstrap/topology";
+import { rawCommand } from "../helpers/servers";
+import {
+    assertHealthy,
+    assertKeys,
+    clusterClient,
+    fill,
+    keysOnPrimaries,
+    members,
+    resetAll,
+    run,
+    serversForSuite,
+} from "./bootstrapSupport";
+
+/** This file's ports: 25900-26199 (cluster bus +10000). */
+const BASE_PORT = 25900;
+const PASSWORD = "move-test-Secret-5b1e";
+const USER = "valkey-platform-migrate";
+
+type SlowlogEntry = [number, number, number, string[], ...unknown[]];
+
+/** Every node's slow log (each node set to log every command before the run). */
+async function slowlogs(nodes: NodeSpec[], password?: string): Promise<SlowlogEntry[]> {
+    const all: SlowlogEntry[] = [];
+    for (const n of nodes)
+        all.push(
+            ...(JSON.parse(
+                await rawCommand(n.host, n.port, ["SLOWLOG", "GET", "-1"], password),
+            ) as SlowlogEntry[]),
+        );
+    return all;
+}
+
+async function logEveryCommand(nodes: NodeSpec[], password?: string): Promise<void> {
+    for (const n of nodes) {
+        await rawCommand(n.host, n.port, ["CONFIG", "SET", "slowlog-max-len", "100000"], password);
+        await rawCommand(n.host, n.port, ["SLOWLOG", "RESET"], password);
+        await rawCommand(
+            n.host,
+            n.port,
+            ["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            password,
+        );
+    }
+}
+
+async function users(nodes: NodeSpec[], password?: string): Promise<string[]> {
+    const names: string[] = [];
+    for (const n of nodes)
+        names.push(
+            ...(JSON.parse(
+                await rawCommand(n.host, n.port, ["ACL", "USERS"], password),
+            ) as string[]),
+        );
+    return names;
+}
+
+describe("slot bootstrap: moving keys by a script on the source", { timeout: 240_000 }, () => {
+    const servers = serversForSuite({ perZone: 2, basePort: BASE_PORT, password: PASSWORD });
+
+    it("authenticates MIGRATE as a user made for the move: the nodes' password never reaches a slow log, the user is gone after", async () => {
+        const nodes = servers.nodes();
+        await run(nodes, 3, 0, { password: PASSWORD });
+        const client = clusterClient(members(nodes, 3, 0), PASSWORD);
+        try {
+            const values = await fill(client, 4000);
+            await logEveryCommand(nodes, PASSWORD);
+            const grown = await run(nodes, 6, 0, { password: PASSWORD });
+            assert.ok(grown.moved.keys > 1000, `${grown.moved.keys} keys moved`);
+            await assertHealthy(members(nodes, 6, 0), PASSWORD, 0);
+            assert.equal(await assertKeys(client, values), 4000);
+            assert.equal(await keysOnPrimaries(members(nodes, 6, 0), PASSWORD), 4000);
+
+            const entries = await slowlogs(nodes, PASSWORD);
+            const text = JSON.stringify(entries);
+            assert.ok(!text.includes(PASSWORD), "no slow log entry holds the nodes' password");
+            const scripts = entries.filter(
+                ([, , , args]) => String(args[0]).toUpperCase() === "EVAL",
+            );
+            assert.ok(
+                scripts.length > 0,
+                "the keys moved by the script (EVAL entries in the sources' slow logs)",
+            );
+            // The credentials the script carried: the move's user, with a password that no longer opens anything.
+            const [, , , args] = scripts[0];
+            assert.equal(args[8], USER);
+            const leaked = String(args[9]);
+            assert.match(leaked, /^[0-9a-f]{64}$/);
+            assert.deepEqual(
+                (await users(nodes, PASSWORD)).filter((u) => u === USER),
+                [],
+                "the move's user is deleted when the move ends",
+            );
+            for (const n of members(nodes, 6, 0)) {
+                const Redis = require("iovalkey") as typeof import("iovalkey").default;
+                const probe = new Redis({
+                    host: n.host,
+                    port: n.port,
+                    lazyConnect: true,
+                    enableReadyCheck: false,
+                    maxRetriesPerRequest: 0,
+                    retryStrategy: () => null,
+                });
+                try {
+                    await probe.connect();
+                    await assert.rejects(
+                        probe.call("AUTH", USER, leaked),
+                        /WRONGPASS|invalid username/,
+                    );
+                } finally {
+                    probe.disconnect();
+                }
+            }
+        } finally {
+            client.disconnect();
+            for (const n of nodes)
+                await rawCommand(
+                    n.host,
+                    n.port,
+                    ["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
+                    PASSWORD,
+                );
+        }
+    });
+
+    it("removes a move's user that a run which died left behind, at the next run's end", async () => {
+        const nodes = members(servers.nodes(), 6, 0);
+        await rawCommand(
+            nodes[0].host,
+            nodes[0].port,
+            ["ACL", "SETUSER", USER, "on", ">left-by-a-dead-run", "~*", "+restore-asking"],
+            PASSWORD,
+        );
+        assert.ok((await users(nodes, PASSWORD)).includes(USER));
+        const result = await run(servers.nodes(), 6, 0, { password: PASSWORD });
+        assert.equal(
+            result.actions,
+            0,
+            "nothing to change: the cleanup runs on a converged cluster too",
+        );
+        assert.deepEqual(
+            (await users(nodes, PASSWORD)).filter((u) => u === USER),
+            [],
+        );
+    });
+
+    it("moves slots holding more keys than one MIGRATE takes, over scripts cut short by their time budget", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes, PASSWORD);
+        await run(nodes, 3, 0, { password: PASSWORD });
+        const client = clusterClient(members(nodes, 3, 0), PASSWORD);
+        try {
+            // 20 hash tags x 150 keys: each tag's slot holds 150 keys, 7 per MIGRATE below.
+            const values = new Map<string, string>();
+            const writes: Promise<unknown>[] = [];
+            for (let t = 0; t < 20; t++)
+                for (let k = 0; k < 150; k++) {
+                    const key = `{tag${t}}:${k}`;
+                    values.set(key, `v-${t}-${k}`);
+                    writes.push(client.set(key, `v-${t}-${k}`));
+                }
+            await Promise.all(writes);
+            const plain = await fill(client, 2000);
+            const grown = await run(nodes, 6, 0, {
+                password: PASSWORD,
+                keysPerCall: 7,
+                scriptBudgetMs: 0,
+            });
+            assert.ok(grown.moved.keys > 1000, `${grown.moved.keys} keys moved`);
+            await assertHealthy(members(nodes, 6, 0), PASSWORD, 0);
+            assert.equal(await assertKeys(client, values), 3000);
+            assert.equal(await assertKeys(client, plain), 2000);
+            // Each tag's slot took 22 MIGRATEs, each in a script of its own (no budget): a slot left with keys
+            // would have failed its SETSLOT NODE ("I still hold keys") or left keys on a drained source.
+            assert.equal(await keysOnPrimaries(members(nodes, 6, 0), PASSWORD), 5000);
+        } finally {
+            client.disconnect();
+        }
+    });
+});
