@@ -9,7 +9,8 @@
  * One shard is added to five (5 -> 6): 3 -> 4 would break the quorum rule over three zones, which the bootstrap
  * refuses. Both clusters are formed the same way and loaded with the same keys.
  *
- * Run: node --import tsx bench/reshard.ts [--keys 1000000] [--replicas 1]; VALKEY_SERVER=redis-server for Redis 7.
+ * Run: node --import tsx bench/reshard.ts [--keys 1000000] [--replicas 1] [--bootstrap-only]; VALKEY_SERVER=redis-server
+ * for Redis 7. `--bootstrap-only` skips the CLI's run (no ratio): for repeating the bootstrap's measurement.
  */
 import { apply } from "../components/valkey/bootstrap/provider";
 import { keySlot } from "../components/valkey/bootstrap/slots";
@@ -221,6 +222,7 @@ async function main(): Promise<void> {
     const keys = Number(arg("keys", "1000000"));
     const replicas = Number(arg("replicas", "1"));
     const results: Result[] = [];
+    const bootstrapOnly = process.argv.includes("--bootstrap-only");
 
     {
         const { servers, all, five, sixth } = await prepare(keys, replicas);
@@ -262,13 +264,14 @@ async function main(): Promise<void> {
                 errors,
             });
             console.log(
-                `  bootstrap: ${moved} keys, ${slots} slots to the new shard in ${(ms / 1000).toFixed(2)} s (${((moveEnd - moveStart) / 1000).toFixed(2)} s moving), writer: ${writes} writes, ${errors.length} errors`,
+                `  bootstrap: ${moved} keys, ${slots} slots to the new shard in ${(ms / 1000).toFixed(2)} s (${((moveEnd - moveStart) / 1000).toFixed(2)} s moving: ${(slots / ((moveEnd - moveStart) / 1000)).toFixed(0)} slots/s), writer: ${writes} writes, ${errors.length} errors`,
             );
         } finally {
             await servers.stopAll();
         }
         void all;
     }
+    if (bootstrapOnly) return;
     {
         const { servers, five, sixth } = await prepare(keys, replicas);
         try {
