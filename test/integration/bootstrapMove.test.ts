@@ -7,10 +7,18 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NodeSpec } from "../../components/valkey/bootstrap/topology";
+import { reconcile } from "../../components/valkey/bootstrap/execute";
+import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
+import {
+    directTransport,
+    NodeClient,
+    Transport,
+} from "../../components/valkey/bootstrap/transport";
 import { rawCommand } from "../helpers/servers";
 import {
+    NODE_TIMEOUT_MS,
     assertHealthy,
+    collector,
     assertKeys,
     clusterClient,
     fill,
@@ -184,6 +192,136 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
             assert.equal(await keysOnPrimaries(members(nodes, 6, 0), PASSWORD), 5000);
         } finally {
             client.disconnect();
+        }
+    });
+
+    it("waits while a source sees the cluster down, then moves on (no attempt spent)", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes, PASSWORD);
+        await run(nodes, 3, 0, { password: PASSWORD });
+        const client = clusterClient(members(nodes, 3, 0), PASSWORD);
+        try {
+            const values = await fill(client, 2000);
+            // One source refuses its first twelve key-moving scripts the way a source refuses while it counts
+            // the cluster down: more than the five attempts a failing MIGRATE gets, even over two chains.
+            const source = members(nodes, 3, 0)[0].id;
+            let refusals = 12;
+            const inner = directTransport({ password: PASSWORD });
+            const wrap = (node: NodeSpec, c: NodeClient): NodeClient => ({
+                ...c,
+                call: (cmd) =>
+                    node.id === source && String(cmd[0]).toUpperCase() === "EVAL" && refusals-- > 0
+                        ? Promise.reject(
+                              new Error(
+                                  "ERR Script attempted to execute a command while the cluster is down script: f, on @user_script:22.",
+                              ),
+                          )
+                        : c.call(cmd),
+            });
+            const transport: Transport = {
+                client: async (node) => wrap(node, await inner.client(node)),
+                clients: async (node, n) =>
+                    (await inner.clients!(node, n)).map((c) => wrap(node, c)),
+                close: () => inner.close(),
+            };
+            const log = collector();
+            try {
+                await reconcile(desiredTopology({ shards: 6, replicasPerShard: 0, nodes }), {
+                    nodeTimeoutMs: NODE_TIMEOUT_MS,
+                    password: PASSWORD,
+                    transport,
+                    log: log.log,
+                });
+            } finally {
+                await transport.close();
+            }
+            assert.ok(refusals < 0, "every refusal was met");
+            assert.ok(
+                log.lines.some((l) => /reports the cluster down; waiting for it/.test(l)),
+                log.lines.join("\n"),
+            );
+            await assertHealthy(members(nodes, 6, 0), PASSWORD, 0);
+            assert.equal(await assertKeys(client, values), 2000);
+        } finally {
+            client.disconnect();
+        }
+    });
+
+    it("has every node log at warning while slots move (Valkey logs each slot at notice), then puts each level back", async () => {
+        const nodes = servers.nodes();
+        await resetAll(nodes, PASSWORD);
+        await run(nodes, 3, 0, { password: PASSWORD });
+        const client = clusterClient(members(nodes, 3, 0), PASSWORD);
+        const level = async (n: NodeSpec): Promise<string> =>
+            (
+                JSON.parse(
+                    await rawCommand(n.host, n.port, ["CONFIG", "GET", "loglevel"], PASSWORD),
+                ) as string[]
+            )[1];
+        try {
+            await fill(client, 1000);
+            const verbose = nodes[1];
+            await rawCommand(
+                verbose.host,
+                verbose.port,
+                ["CONFIG", "SET", "loglevel", "verbose"],
+                PASSWORD,
+            );
+            // The levels as the first key-moving script starts.
+            let during: string[] | undefined;
+            const inner = directTransport({ password: PASSWORD });
+            const wrap = (c: NodeClient): NodeClient => ({
+                ...c,
+                call: async (cmd) => {
+                    if (String(cmd[0]).toUpperCase() === "EVAL" && !during)
+                        during = await Promise.all(nodes.map(level));
+                    return c.call(cmd);
+                },
+            });
+            const transport: Transport = {
+                client: async (node) => wrap(await inner.client(node)),
+                clients: async (node, n) => (await inner.clients!(node, n)).map(wrap),
+                close: () => inner.close(),
+            };
+            const log = collector();
+            try {
+                await reconcile(desiredTopology({ shards: 6, replicasPerShard: 0, nodes }), {
+                    nodeTimeoutMs: NODE_TIMEOUT_MS,
+                    password: PASSWORD,
+                    transport,
+                    log: log.log,
+                });
+            } finally {
+                await transport.close();
+            }
+            assert.deepEqual(
+                during,
+                nodes.map(() => "warning"),
+                "every node at warning during the move",
+            );
+            assert.ok(
+                log.lines.some((l) => /6 nodes log at warning during the move/.test(l)),
+                log.lines.join("\n"),
+            );
+            assert.deepEqual(
+                await Promise.all(nodes.map(level)),
+                nodes.map((n) => (n === verbose ? "verbose" : "notice")),
+                "each node back at its own level",
+            );
+
+            // A node left at warning by a move whose run died goes back to notice at the end of the next run.
+            await rawCommand(
+                nodes[2].host,
+                nodes[2].port,
+                ["CONFIG", "SET", "loglevel", "warning"],
+                PASSWORD,
+            );
+            assert.equal((await run(nodes, 6, 0, { password: PASSWORD })).actions, 0);
+            assert.equal(await level(nodes[2]), "notice");
+        } finally {
+            client.disconnect();
+            for (const n of nodes)
+                await rawCommand(n.host, n.port, ["CONFIG", "SET", "loglevel", "notice"], PASSWORD);
         }
     });
 });

@@ -60,6 +60,15 @@ export interface ReconcileOptions {
      * MIGRATEs it runs; clients wait, they get no error). Default 100.
      */
     scriptBudgetMs?: number;
+    /**
+     * Nodes log at `warning` during slot moves (see `quietLogs`). Default true; false leaves their levels alone.
+     */
+    quietMoves?: boolean;
+    /**
+     * The nodes' configured loglevel: a node found at `warning` at the end of a run (left so by a move whose run
+     * died) goes back to it. Default "notice" (Valkey's default, which the program's valkey.conf keeps).
+     */
+    logLevel?: string;
     /** MIGRATE timeout, ms. Default 10000. */
     migrateTimeoutMs?: number;
     /**
@@ -241,9 +250,12 @@ class Run {
 
     /** Reachable primaries that are cluster members, from the last observation. */
     masters: string[] = [];
+    /** Every reachable node, from the last observation. */
+    reachable: string[] = [];
 
     remember(observation: Observation): void {
         for (const n of observation.nodes) if (n.myId) this.vids.set(n.id, n.myId);
+        this.reachable = observation.nodes.filter((n) => n.reachable).map((n) => n.id);
         this.masters = observation.nodes
             .filter((n) => n.reachable && n.role === "master" && (n.view?.length ?? 0) > 1)
             .map((n) => n.id);
@@ -493,12 +505,76 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     // Every node's connections at once, before the first batch needs them.
     await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
     const auth = await openMigrationUser([...targets], run);
+    const restoreLogs = await quietLogs(run);
     try {
         await moveAll(moves, bySource, targets, auth, run, progress);
     } finally {
+        await restoreLogs();
         await closeMigrationUser([...targets], run);
     }
     progress(true);
+}
+
+/** Valkey's log levels, most verbose first. */
+const LOG_LEVELS = ["debug", "verbose", "notice", "warning", "nothing"];
+
+/**
+ * Valkey 8 logs every slot's import, assignment and migration at `notice`, on every node that hears of it: a move
+ * of 6,554 slots wrote 13,000 lines a minute on one pod. Where a container runtime carries the logs that is most of
+ * the move's cost (measured on the local Kubernetes cluster: containerd and its shims used a quarter of the
+ * machine, and the move ran at half the speed), and every line lands in the cluster's log store. So every node
+ * logs at `warning` while the slots move (warnings, failovers' among them, still show; the bootstrap logs the
+ * move), and goes back to its own level after. Returns what puts the levels back. `quietMoves: false` leaves them.
+ */
+async function quietLogs(run: Run): Promise<() => Promise<void>> {
+    if (run.o.quietMoves === false) return async () => undefined;
+    const before = new Map<string, string>();
+    await Promise.all(
+        run.reachable.map(async (id) => {
+            const client = await run.client(id).catch(() => undefined);
+            const reply = (await client
+                ?.call(["CONFIG", "GET", "loglevel"])
+                .catch(() => undefined)) as string[] | undefined;
+            const level = reply?.[1];
+            if (!client || !level || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf("warning"))
+                return;
+            await client.call(["CONFIG", "SET", "loglevel", "warning"]).then(
+                () => before.set(id, level),
+                () => undefined,
+            );
+        }),
+    );
+    if (before.size > 0)
+        run.log(
+            `rebalance: ${before.size} nodes log at warning during the move (Valkey logs every slot's move at notice, on every node); their levels are restored after`,
+        );
+    return async () => {
+        await Promise.all(
+            [...before].map(async ([id, level]) => {
+                const client = await run.client(id).catch(() => undefined);
+                await client?.call(["CONFIG", "SET", "loglevel", level]).catch(() => undefined);
+            }),
+        );
+    };
+}
+
+/**
+ * Puts nodes left at `warning` by a move whose run died back to the configured level (`logLevel`): run at the end
+ * of every run that converged.
+ */
+async function restoreLeftLogLevels(run: Run): Promise<void> {
+    if (run.o.quietMoves === false) return;
+    const level = run.o.logLevel ?? "notice";
+    await Promise.all(
+        run.reachable.map(async (id) => {
+            const client = await run.client(id).catch(() => undefined);
+            const reply = (await client
+                ?.call(["CONFIG", "GET", "loglevel"])
+                .catch(() => undefined)) as string[] | undefined;
+            if (reply?.[1] === "warning" && level !== "warning")
+                await client?.call(["CONFIG", "SET", "loglevel", level]).catch(() => undefined);
+        }),
+    );
 }
 
 /** The chains of a move (see `migrate`). */
@@ -541,7 +617,45 @@ async function moveAll(
             }
         }),
     );
+    await tellSources(moves, run);
+    // The other primaries are told last: the targets' SETSLOT NODE broadcast the new owners already, so this is a
+    // confirmation, kept off the moves' critical path.
     await tellOthers(moves, primaries, run);
+}
+
+/**
+ * Ends the sources' MIGRATING states. A source that hears a target's SETSLOT NODE (a higher epoch claiming the
+ * slot) answers MOVED for it from then on, with or without the state; Valkey 8 also clears the state on that
+ * message, Redis 7 keeps it. So a source is told once, when all its chains are done, and only about the slots it
+ * still migrates (on Valkey 8 a few its last message had not reached yet; each SETSLOT costs a replica round
+ * there, which a SETSLOT per batch on the chain's critical path used to cost).
+ */
+async function tellSources(moves: SlotMove[], run: Run): Promise<void> {
+    const bySource = new Map<string, SlotMove[]>();
+    for (const m of moves) append(bySource, m.from, m);
+    await Promise.all(
+        [...bySource].map(async ([from, list]) => {
+            run.checkpoint("migrate:node-source");
+            const still = new Set(
+                await stillMigrating(
+                    run,
+                    from,
+                    list.map((m) => m.slot),
+                ),
+            );
+            const byTarget = new Map<string, number[]>();
+            for (const m of list) if (still.has(m.slot)) append(byTarget, m.to, m.slot);
+            for (const [to, slots] of byTarget)
+                await setSlotsPhase(
+                    run,
+                    "migrate:node-source",
+                    from,
+                    slots,
+                    ["NODE", run.vid(to)],
+                    SOURCE_DEMOTED,
+                );
+        }),
+    );
 }
 
 /**
@@ -590,6 +704,9 @@ async function closeMigrationUser(targets: string[], run: Run): Promise<void> {
         }),
     );
 }
+
+/** A command refused because the node sees the cluster down (CLUSTERDOWN; inside a script, its own words). */
+const CLUSTER_DOWN = /CLUSTERDOWN|cluster is down/i;
 
 /** The name of the move's user (see `openMigrationUser`). */
 const MIGRATION_USER = "valkey-platform-migrate";
@@ -694,6 +811,7 @@ async function finishBatch(
 
     let pending = slots;
     let attempts = 0;
+    let downSince: number | undefined;
     while (pending.length > 0) {
         run.checkpoint("migrate:keys");
         let reply: unknown;
@@ -712,42 +830,38 @@ async function finishBatch(
                 ...pending,
             ]);
         } catch (e) {
+            const message = redact((e as Error).message, password);
+            // The source refuses while it sees the cluster down (a node it counts failed, on an overloaded
+            // machine for instance): wait for the cluster, as long as any other wait of the run.
+            if (CLUSTER_DOWN.test(message)) {
+                downSince ??= Date.now();
+                const bound =
+                    run.o.waitTimeoutMs ?? Math.max(30_000, 15 * (run.o.nodeTimeoutMs ?? 2000));
+                if (Date.now() - downSince < bound) {
+                    if (Date.now() - downSince < 250)
+                        run.log(
+                            `rebalance: ${from} reports the cluster down; waiting for it before moving keys`,
+                        );
+                    await sleep(250);
+                    continue;
+                }
+            }
             // A transient I/O error between the nodes: try again from the first slot not emptied, a few times.
             if (++attempts > 5)
-                run.fail(
-                    "EVAL (GETKEYSINSLOT + MIGRATE)",
-                    from,
-                    new Error(redact((e as Error).message, password)),
-                );
-            run.log(
-                `rebalance: moving keys from ${from} to ${to} failed (${redact((e as Error).message, password)}); retrying`,
-            );
+                run.fail("EVAL (GETKEYSINSLOT + MIGRATE)", from, new Error(message));
+            run.log(`rebalance: moving keys from ${from} to ${to} failed (${message}); retrying`);
             await sleep(200 * attempts);
             continue;
         }
+        downSince = undefined;
         const [keys, emptied] = reply as [number, number];
         run.moved.keys += keys;
         pending = pending.slice(emptied);
     }
 
-    // Assign: the target first (it stops asking ASK-redirected clients for ASKING), then the source, then the rest.
+    // Assign on the target (it stops asking ASK-redirected clients for ASKING). Its SETSLOT NODE bumps its epoch
+    // and sends the new owner to every node at once; the source is told at the end of the move (`tellSources`).
     await setSlotsPhase(run, "migrate:node-target", to, slots, ["NODE", toVid]);
-    // The target's SETSLOT NODE bumped its epoch and sent the new owner to every node at once. On Valkey 8 the
-    // source gives the slot up on that message and clears its MIGRATING state by itself; Redis 7 keeps the state.
-    // Only the slots the source still migrates get a SETSLOT NODE: on Valkey 8 each costs a replica round.
-    const still = await stillMigrating(run, from, slots);
-    if (still.length > 0)
-        await setSlotsPhase(
-            run,
-            "migrate:node-source",
-            from,
-            still,
-            ["NODE", toVid],
-            SOURCE_DEMOTED,
-        );
-    // The other primaries are told at the end of the move (`tellOthers`): the target's SETSLOT NODE bumped its
-    // epoch and broadcast the new owner already, so this is a confirmation, kept off the moves' critical path.
-    run.checkpoint("migrate:node-others");
     run.moved.slots += slots.length;
 }
 
@@ -827,6 +941,7 @@ async function tellOthers(moves: SlotMove[], primaries: string[], run: Run): Pro
         primaries.map(async (id) => {
             const mine = moves.filter((m) => m.from !== id && m.to !== id);
             if (mine.length === 0) return;
+            run.checkpoint("migrate:node-others");
             const view = await ownView(run, id);
             const owners = new Array<string | undefined>(SLOT_COUNT);
             for (const e of view ?? []) for (const s of expandRanges(e.slots)) owners[s] = e.id;
@@ -916,8 +1031,9 @@ export async function reconcile(
                 run.log(
                     `converged: ${desired.shards} shards x ${desired.replicasPerShard} replicas, cluster_state:ok on every node`,
                 );
-            // A move's user left by a run that died during the move (see `openMigrationUser`) goes now.
+            // What a move whose run died left behind (see `openMigrationUser`, `quietLogs`) goes now.
             await closeMigrationUser(run.masters, run);
+            await restoreLeftLogLevels(run);
             const drift = plan(observation, desired, { ...planOptions, drift: true }).drift;
             return {
                 observation,
