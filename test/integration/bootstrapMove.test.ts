@@ -140,7 +140,7 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
         }
     });
 
-    it("removes a move's user that a run which died left behind, at the next run's end", async () => {
+    it("removes a move's user that a run which died left behind, at the next run", async () => {
         const nodes = members(servers.nodes(), 6, 0);
         await rawCommand(
             nodes[0].host,
@@ -178,17 +178,52 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
                 }
             await Promise.all(writes);
             const plain = await fill(client, 2000);
-            const grown = await run(nodes, 6, 0, {
-                password: PASSWORD,
-                keysPerCall: 7,
-                scriptBudgetMs: 0,
+            // Every script's reply: [keys moved, slots emptied].
+            const replies: [number, number][] = [];
+            const inner = directTransport({ password: PASSWORD });
+            const wrap = (c: NodeClient): NodeClient => ({
+                ...c,
+                call: async (cmd) => {
+                    const reply = await c.call(cmd);
+                    if (String(cmd[0]).toUpperCase() === "EVAL")
+                        replies.push(reply as [number, number]);
+                    return reply;
+                },
             });
+            const transport: Transport = {
+                client: async (node) => wrap(await inner.client(node)),
+                clients: async (node, n) => (await inner.clients!(node, n)).map(wrap),
+                close: () => inner.close(),
+            };
+            let grown;
+            try {
+                grown = await reconcile(
+                    desiredTopology({ shards: 6, replicasPerShard: 0, nodes }),
+                    {
+                        nodeTimeoutMs: NODE_TIMEOUT_MS,
+                        password: PASSWORD,
+                        transport,
+                        keysPerCall: 7,
+                        scriptBudgetMs: 0,
+                    },
+                );
+            } finally {
+                await transport.close();
+            }
+            // With no budget a script stops after its first MIGRATE (7 keys at most), and a tag's slot (150 keys)
+            // takes 22 scripts, all but the last ending inside the slot (none emptied).
+            assert.deepEqual(
+                replies.filter(([keys]) => keys > 7),
+                [],
+                "no script ran a second MIGRATE",
+            );
+            const cut = replies.filter(([keys, emptied]) => keys === 7 && emptied === 0).length;
+            assert.ok(cut >= 21, `${cut} scripts stopped inside a slot`);
             assert.ok(grown.moved.keys > 1000, `${grown.moved.keys} keys moved`);
             await assertHealthy(members(nodes, 6, 0), PASSWORD, 0);
             assert.equal(await assertKeys(client, values), 3000);
             assert.equal(await assertKeys(client, plain), 2000);
-            // Each tag's slot took 22 MIGRATEs, each in a script of its own (no budget): a slot left with keys
-            // would have failed its SETSLOT NODE ("I still hold keys") or left keys on a drained source.
+            // A slot assigned with keys still on its source would lose them when the source hears the new owner.
             assert.equal(await keysOnPrimaries(members(nodes, 6, 0), PASSWORD), 5000);
         } finally {
             client.disconnect();
@@ -309,15 +344,30 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
                 "each node back at its own level",
             );
 
-            // A node left at warning by a move whose run died goes back to notice at the end of the next run.
+            // A node left at warning by a move whose run died (its mark names the level it had) gets that level
+            // back at the next run; a warning an operator chose (no mark) stays.
+            const [left, chosen] = [nodes[2], nodes[3]];
+            for (const n of [left, chosen])
+                await rawCommand(
+                    n.host,
+                    n.port,
+                    ["CONFIG", "SET", "loglevel", "warning"],
+                    PASSWORD,
+                );
             await rawCommand(
-                nodes[2].host,
-                nodes[2].port,
-                ["CONFIG", "SET", "loglevel", "warning"],
+                left.host,
+                left.port,
+                ["ACL", "SETUSER", "valkey-platform-loglevel-notice", "reset"],
                 PASSWORD,
             );
             assert.equal((await run(nodes, 6, 0, { password: PASSWORD })).actions, 0);
-            assert.equal(await level(nodes[2]), "notice");
+            assert.equal(await level(left), "notice");
+            assert.equal(await level(chosen), "warning");
+            assert.deepEqual(
+                (await users(nodes, PASSWORD)).filter((u) => u.startsWith("valkey-platform-")),
+                [],
+                "no mark left",
+            );
         } finally {
             client.disconnect();
             for (const n of nodes)

@@ -56,19 +56,17 @@ export interface ReconcileOptions {
     /** Keys per GETKEYSINSLOT / MIGRATE. Default 1000, at most 4000 (Lua's bound on one call's arguments). */
     keysPerCall?: number;
     /**
-     * How long one key-moving script may keep starting MIGRATEs on a source, ms (it blocks the source like the
-     * MIGRATEs it runs; clients wait, they get no error). Default 100.
+     * How long one key-moving script may keep starting MIGRATEs on a source, ms (the server's CPU time on Valkey 8,
+     * where TIME stands still inside scripts; wall time on Redis 7). It blocks the source like the
+     * MIGRATEs it runs; clients wait. The budget is checked between MIGRATEs, so one MIGRATE of huge keys can carry
+     * a script past the server's busy-reply-threshold (5 s), where other clients get BUSY until it ends, as they
+     * would wait on the same MIGRATE sent alone. Default 100.
      */
     scriptBudgetMs?: number;
     /**
      * Nodes log at `warning` during slot moves (see `quietLogs`). Default true; false leaves their levels alone.
      */
     quietMoves?: boolean;
-    /**
-     * The nodes' configured loglevel: a node found at `warning` at the end of a run (left so by a move whose run
-     * died) goes back to it. Default "notice" (Valkey's default, which the program's valkey.conf keeps).
-     */
-    logLevel?: string;
     /** MIGRATE timeout, ms. Default 10000. */
     migrateTimeoutMs?: number;
     /**
@@ -504,9 +502,10 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
     const targets = new Set(moves.map((m) => m.to));
     // Every node's connections at once, before the first batch needs them.
     await Promise.all([...bySource.keys(), ...targets].map((id) => run.clients(id)));
-    const auth = await openMigrationUser([...targets], run);
-    const restoreLogs = await quietLogs(run);
+    let restoreLogs = async (): Promise<void> => undefined;
     try {
+        const auth = await openMigrationUser([...targets], run);
+        restoreLogs = await quietLogs(run);
         await moveAll(moves, bySource, targets, auth, run, progress);
     } finally {
         await restoreLogs();
@@ -517,6 +516,13 @@ async function migrate(moves: SlotMove[], run: Run): Promise<void> {
 
 /** Valkey's log levels, most verbose first. */
 const LOG_LEVELS = ["debug", "verbose", "notice", "warning", "nothing"];
+
+/**
+ * A node whose loglevel a move lowered carries a disabled user named after its own level (no password, no
+ * command: it opens nothing) until the level is back, so a run that finds one knows the move's run died and what
+ * to put back, and leaves a `warning` an operator chose alone.
+ */
+const QUIET_MARK = "valkey-platform-loglevel-";
 
 /**
  * Valkey 8 logs every slot's import, assignment and migration at `notice`, on every node that hears of it: a move
@@ -538,10 +544,13 @@ async function quietLogs(run: Run): Promise<() => Promise<void>> {
             const level = reply?.[1];
             if (!client || !level || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf("warning"))
                 return;
-            await client.call(["CONFIG", "SET", "loglevel", "warning"]).then(
-                () => before.set(id, level),
-                () => undefined,
-            );
+            try {
+                await client.call(["ACL", "SETUSER", QUIET_MARK + level, "reset"]);
+                await client.call(["CONFIG", "SET", "loglevel", "warning"]);
+                before.set(id, level);
+            } catch {
+                // A node that refuses keeps its level: a louder move, nothing worse.
+            }
         }),
     );
     if (before.size > 0)
@@ -552,27 +561,40 @@ async function quietLogs(run: Run): Promise<() => Promise<void>> {
         await Promise.all(
             [...before].map(async ([id, level]) => {
                 const client = await run.client(id).catch(() => undefined);
-                await client?.call(["CONFIG", "SET", "loglevel", level]).catch(() => undefined);
+                await client
+                    ?.call(["CONFIG", "SET", "loglevel", level])
+                    .then(() => client.call(["ACL", "DELUSER", QUIET_MARK + level]))
+                    .catch(() => undefined);
             }),
         );
     };
 }
 
 /**
- * Puts nodes left at `warning` by a move whose run died back to the configured level (`logLevel`): run at the end
- * of every run that converged.
+ * Undoes what a move whose run died left on the reachable nodes: its MIGRATE user (whose password sits in the
+ * sources' SLOWLOG; ACL changes do not replicate, so a target that has become a replica since still has it), and
+ * a loglevel it lowered (put back to the level its mark names). Runs at the start of every run and at the end of
+ * every run that converged.
  */
-async function restoreLeftLogLevels(run: Run): Promise<void> {
-    if (run.o.quietMoves === false) return;
-    const level = run.o.logLevel ?? "notice";
+async function cleanupAfterDeadRuns(run: Run): Promise<void> {
     await Promise.all(
         run.reachable.map(async (id) => {
             const client = await run.client(id).catch(() => undefined);
-            const reply = (await client
-                ?.call(["CONFIG", "GET", "loglevel"])
-                .catch(() => undefined)) as string[] | undefined;
-            if (reply?.[1] === "warning" && level !== "warning")
-                await client?.call(["CONFIG", "SET", "loglevel", level]).catch(() => undefined);
+            const users = (await client?.call(["ACL", "USERS"]).catch(() => undefined)) as
+                string[] | undefined;
+            if (!client || !users) return;
+            for (const user of users) {
+                if (user === MIGRATION_USER) {
+                    await client.call(["ACL", "DELUSER", user]).catch(() => undefined);
+                } else if (user.startsWith(QUIET_MARK)) {
+                    const level = user.slice(QUIET_MARK.length);
+                    if (!LOG_LEVELS.includes(level)) continue;
+                    await client
+                        .call(["CONFIG", "SET", "loglevel", level])
+                        .then(() => client.call(["ACL", "DELUSER", user]))
+                        .catch(() => undefined);
+                }
+            }
         }),
     );
 }
@@ -597,26 +619,41 @@ async function moveAll(
     // once and a target imports from several sources at once; each slot is in one chain only).
     const byPair = new Map<string, SlotMove[]>();
     for (const m of moves) append(byPair, `${m.from}\u0000${m.to}`, m);
-    await Promise.all(
-        [...byPair.values()].map(async (list) => {
-            const { from, to } = list[0];
-            const batches: number[][] = [];
-            for (let i = 0; i < list.length; i += batch)
-                batches.push(list.slice(i, i + batch).map((m) => m.slot));
-            // A chain opens its next batch (IMPORTING, MIGRATING: replica round trips on Valkey 8) while the
-            // current one's keys move; the slots of two batches never overlap.
-            let opened = batches.length > 0 ? openBatch(from, to, batches[0], run) : undefined;
-            for (let k = 0; k < batches.length; k++) {
-                await opened;
-                const next = batches[k + 1];
-                opened = next ? openBatch(from, to, next, run) : undefined;
-                // Observed when awaited; a failure of the current batch must not leave it unhandled.
-                opened?.catch(() => undefined);
-                await finishBatch(from, to, batches[k], auth, run);
-                progress();
-            }
-        }),
+    // When a chain fails the others stop at their next batch, and the move ends only once all have stopped (what
+    // runs after it, like deleting the move's user, must not pull the ground from under a chain still moving).
+    let failure: { error: unknown } | undefined;
+    await Promise.allSettled(
+        [...byPair.values()].map((list) =>
+            (async () => {
+                const { from, to } = list[0];
+                const batches: number[][] = [];
+                for (let i = 0; i < list.length; i += batch)
+                    batches.push(list.slice(i, i + batch).map((m) => m.slot));
+                // A chain opens its next batch (IMPORTING, MIGRATING: replica round trips on Valkey 8) while the
+                // current one's keys move; the slots of two batches never overlap.
+                let opened = batches.length > 0 ? openBatch(from, to, batches[0], run) : undefined;
+                try {
+                    for (let k = 0; k < batches.length; k++) {
+                        await opened;
+                        // An opened batch left unmoved is finished by the next run, like any interrupted move.
+                        if (failure) return;
+                        const next = batches[k + 1];
+                        opened = next ? openBatch(from, to, next, run) : undefined;
+                        // Observed when awaited; a failure of the current batch must not leave it unhandled.
+                        opened?.catch(() => undefined);
+                        await finishBatch(from, to, batches[k], auth, run);
+                        progress();
+                    }
+                } finally {
+                    // Nothing of this chain runs after it ended.
+                    await opened?.catch(() => undefined);
+                }
+            })().catch((error) => {
+                failure ??= { error };
+            }),
+        ),
     );
+    if (failure) throw failure.error;
     await tellSources(moves, run);
     // The other primaries are told last: the targets' SETSLOT NODE broadcast the new owners already, so this is a
     // confirmation, kept off the moves' critical path.
@@ -662,9 +699,10 @@ async function tellSources(moves: SlotMove[], run: Run): Promise<void> {
  * The user the sources' MIGRATEs authenticate as on the targets, for one move: a fresh random password, allowed
  * only what MIGRATE sends (SELECT, RESTORE-ASKING). The key-moving script receives the credentials as arguments,
  * and a server keeps the arguments of slow commands (SLOWLOG) and shows them to MONITOR; the nodes' own password
- * must never be there. The user is deleted when the move ends (which closes its connections); a run that died
- * before that leaves a user whose password nobody has, replaced by the next move. Without a password on the
- * nodes, MIGRATE needs no credentials: []. Otherwise ["AUTH2", user, password].
+ * must never be there. The user is deleted when the move ends (which closes its connections). A run that died
+ * before that leaves it, and its password in the sources' SLOWLOG (readable by whoever may run SLOWLOG, already
+ * an administrator): the next run deletes it before anything else (`cleanupAfterDeadRuns`). Without a password
+ * on the nodes, MIGRATE needs no credentials: []. Otherwise ["AUTH2", user, password].
  */
 async function openMigrationUser(targets: string[], run: Run): Promise<string[]> {
     if (!run.o.password) return [];
@@ -806,7 +844,7 @@ async function finishBatch(
     const src = await run.client(from);
     const toVid = run.vid(to);
     const target = run.byId.get(to)!;
-    const keysPerCall = Math.min(4000, Math.max(1, run.o.keysPerCall ?? 1000));
+    const keysPerCall = Math.min(4000, Math.max(1, Math.floor(run.o.keysPerCall ?? 1000)));
     const [, user = "", password = ""] = auth;
 
     let pending = slots;
@@ -872,14 +910,18 @@ async function finishBatch(
  * has no key left. A script runs alone, so a GETKEYSINSLOT that returned fewer keys than asked, once those moved,
  * means the slot is empty (a migrating slot takes no new keys: writes of missing keys are sent to the target).
  * Stops starting MIGRATEs after ARGV[4] ms and returns {keys moved, slots emptied from the front of the list}; the
- * caller calls again with the rest. A MIGRATE error ends the script with that error (keys already moved stay
- * moved). Key names never leave the server, which is most of a move's work on the bootstrap's side.
+ * milliseconds are the server's CPU time (`os.clock`) on Valkey 8, where TIME stands still inside a script, and
+ * TIME's on Redis 7, which has no `os` in scripts. The caller calls again with the rest. A MIGRATE error ends the
+ * script with that error (keys already moved stay moved). Key names never leave the server, which is most of a
+ * move's work on the bootstrap's side.
  */
 const MOVE_KEYS = `
 local host, port, timeout = ARGV[1], ARGV[2], ARGV[3]
 local budget, per = tonumber(ARGV[4]), tonumber(ARGV[5])
 local user, password = ARGV[6], ARGV[7]
+local ok, clock = pcall(function() return os.clock end)
 local function now()
+  if ok and clock then return clock() * 1000 end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
@@ -988,6 +1030,7 @@ export async function reconcile(
         const roundStart = Date.now();
         const observation = await observe(desired, options.transport, options.password);
         run.remember(observation);
+        if (round === 0) await cleanupAfterDeadRuns(run);
         if (o.nodeTimeoutMs === undefined) {
             o.nodeTimeoutMs = configuredNodeTimeout(observation);
             planOptions.nodeTimeoutMs = o.nodeTimeoutMs;
@@ -1031,9 +1074,7 @@ export async function reconcile(
                 run.log(
                     `converged: ${desired.shards} shards x ${desired.replicasPerShard} replicas, cluster_state:ok on every node`,
                 );
-            // What a move whose run died left behind (see `openMigrationUser`, `quietLogs`) goes now.
-            await closeMigrationUser(run.masters, run);
-            await restoreLeftLogLevels(run);
+            await cleanupAfterDeadRuns(run);
             const drift = plan(observation, desired, { ...planOptions, drift: true }).drift;
             return {
                 observation,
