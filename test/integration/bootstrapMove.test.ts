@@ -7,25 +7,19 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { reconcile } from "../../components/valkey/bootstrap/execute";
-import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
-import {
-    directTransport,
-    NodeClient,
-    Transport,
-} from "../../components/valkey/bootstrap/transport";
+import { NodeSpec } from "../../components/valkey/bootstrap/topology";
 import { rawCommand } from "../helpers/servers";
 import {
-    NODE_TIMEOUT_MS,
     assertHealthy,
-    collector,
     assertKeys,
+    collector,
     clusterClient,
     fill,
     keysOnPrimaries,
     members,
     resetAll,
     run,
+    runWatched,
     serversForSuite,
 } from "./bootstrapSupport";
 
@@ -180,36 +174,21 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
             const plain = await fill(client, 2000);
             // Every script's reply: [keys moved, slots emptied].
             const replies: [number, number][] = [];
-            const inner = directTransport({ password: PASSWORD });
-            const wrap = (c: NodeClient): NodeClient => ({
-                ...c,
-                call: async (cmd) => {
-                    const reply = await c.call(cmd);
-                    if (String(cmd[0]).toUpperCase() === "EVAL")
-                        replies.push(reply as [number, number]);
-                    return reply;
-                },
-            });
-            const transport: Transport = {
-                client: async (node) => wrap(await inner.client(node)),
-                clients: async (node, n) => (await inner.clients!(node, n)).map(wrap),
-                close: () => inner.close(),
-            };
-            let grown;
-            try {
-                grown = await reconcile(
-                    desiredTopology({ shards: 6, replicasPerShard: 0, nodes }),
-                    {
-                        nodeTimeoutMs: NODE_TIMEOUT_MS,
-                        password: PASSWORD,
-                        transport,
-                        keysPerCall: 7,
-                        scriptBudgetMs: 0,
+            const grown = await runWatched(
+                nodes,
+                6,
+                0,
+                (_, c) => ({
+                    ...c,
+                    call: async (cmd) => {
+                        const reply = await c.call(cmd);
+                        if (String(cmd[0]).toUpperCase() === "EVAL")
+                            replies.push(reply as [number, number]);
+                        return reply;
                     },
-                );
-            } finally {
-                await transport.close();
-            }
+                }),
+                { password: PASSWORD, keysPerCall: 7, scriptBudgetMs: 0 },
+            );
             // With no budget a script stops after its first MIGRATE (7 keys at most), and a tag's slot (150 keys)
             // takes 22 scripts, all but the last ending inside the slot (none emptied).
             assert.deepEqual(
@@ -241,35 +220,26 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
             // the cluster down: more than the five attempts a failing MIGRATE gets, even over two chains.
             const source = members(nodes, 3, 0)[0].id;
             let refusals = 12;
-            const inner = directTransport({ password: PASSWORD });
-            const wrap = (node: NodeSpec, c: NodeClient): NodeClient => ({
-                ...c,
-                call: (cmd) =>
-                    node.id === source && String(cmd[0]).toUpperCase() === "EVAL" && refusals-- > 0
-                        ? Promise.reject(
-                              new Error(
-                                  "ERR Script attempted to execute a command while the cluster is down script: f, on @user_script:22.",
-                              ),
-                          )
-                        : c.call(cmd),
-            });
-            const transport: Transport = {
-                client: async (node) => wrap(node, await inner.client(node)),
-                clients: async (node, n) =>
-                    (await inner.clients!(node, n)).map((c) => wrap(node, c)),
-                close: () => inner.close(),
-            };
             const log = collector();
-            try {
-                await reconcile(desiredTopology({ shards: 6, replicasPerShard: 0, nodes }), {
-                    nodeTimeoutMs: NODE_TIMEOUT_MS,
-                    password: PASSWORD,
-                    transport,
-                    log: log.log,
-                });
-            } finally {
-                await transport.close();
-            }
+            await runWatched(
+                nodes,
+                6,
+                0,
+                (node, c) => ({
+                    ...c,
+                    call: (cmd) =>
+                        node.id === source &&
+                        String(cmd[0]).toUpperCase() === "EVAL" &&
+                        refusals-- > 0
+                            ? Promise.reject(
+                                  new Error(
+                                      "ERR Script attempted to execute a command while the cluster is down script: f, on @user_script:22.",
+                                  ),
+                              )
+                            : c.call(cmd),
+                }),
+                { password: PASSWORD, log: log.log },
+            );
             assert.ok(refusals < 0, "every refusal was met");
             assert.ok(
                 log.lines.some((l) => /reports the cluster down; waiting for it/.test(l)),
@@ -304,31 +274,21 @@ describe("slot bootstrap: moving keys by a script on the source", { timeout: 240
             );
             // The levels as the first key-moving script starts.
             let during: string[] | undefined;
-            const inner = directTransport({ password: PASSWORD });
-            const wrap = (c: NodeClient): NodeClient => ({
-                ...c,
-                call: async (cmd) => {
-                    if (String(cmd[0]).toUpperCase() === "EVAL" && !during)
-                        during = await Promise.all(nodes.map(level));
-                    return c.call(cmd);
-                },
-            });
-            const transport: Transport = {
-                client: async (node) => wrap(await inner.client(node)),
-                clients: async (node, n) => (await inner.clients!(node, n)).map(wrap),
-                close: () => inner.close(),
-            };
             const log = collector();
-            try {
-                await reconcile(desiredTopology({ shards: 6, replicasPerShard: 0, nodes }), {
-                    nodeTimeoutMs: NODE_TIMEOUT_MS,
-                    password: PASSWORD,
-                    transport,
-                    log: log.log,
-                });
-            } finally {
-                await transport.close();
-            }
+            await runWatched(
+                nodes,
+                6,
+                0,
+                (_, c) => ({
+                    ...c,
+                    call: async (cmd) => {
+                        if (String(cmd[0]).toUpperCase() === "EVAL" && !during)
+                            during = await Promise.all(nodes.map(level));
+                        return c.call(cmd);
+                    },
+                }),
+                { password: PASSWORD, log: log.log },
+            );
             assert.deepEqual(
                 during,
                 nodes.map(() => "warning"),

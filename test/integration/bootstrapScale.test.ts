@@ -5,19 +5,13 @@
  */
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BootstrapError, reconcile } from "../../components/valkey/bootstrap/execute";
+import { BootstrapError } from "../../components/valkey/bootstrap/execute";
 import { parseClusterNodes } from "../../components/valkey/bootstrap/parse";
 import { expandRanges, SLOT_COUNT } from "../../components/valkey/bootstrap/slots";
-import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
-import {
-    Arg,
-    directTransport,
-    NodeClient,
-    Transport,
-} from "../../components/valkey/bootstrap/transport";
+import { NodeSpec } from "../../components/valkey/bootstrap/topology";
+import { Arg } from "../../components/valkey/bootstrap/transport";
 import { rawCommand, serverBinary } from "../helpers/servers";
 import {
-    NODE_TIMEOUT_MS,
     assertHealthy,
     assertKeys,
     clusterClient,
@@ -28,6 +22,7 @@ import {
     members,
     resetAll,
     run,
+    runWatched,
     serversForSuite,
 } from "./bootstrapSupport";
 
@@ -246,7 +241,6 @@ describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
             const ownerBefore = await slotOwners(nodes);
             // Every CLUSTER SETSLOT <slot> NODE, by the node it was sent to.
             const sent = new Map<string, number[]>();
-            const inner = directTransport({});
             const count = (node: NodeSpec, cmd: Arg[]): void => {
                 if (
                     String(cmd[0]).toUpperCase() === "CLUSTER" &&
@@ -255,28 +249,14 @@ describe("slot bootstrap: online resharding", { timeout: 300_000 }, () => {
                 )
                     sent.set(node.id, [...(sent.get(node.id) ?? []), Number(cmd[2])]);
             };
-            const wrap = (node: NodeSpec, c: NodeClient): NodeClient => ({
+            await runWatched(nodes, 5, 1, (node, c) => ({
                 call: (cmd) => (count(node, cmd), c.call(cmd)),
                 callBuffer: (cmd) => (count(node, cmd), c.callBuffer(cmd)),
                 pipeline: (cmds, buffers) => (
                     cmds.forEach((cmd) => count(node, cmd)),
                     c.pipeline(cmds, buffers)
                 ),
-            });
-            const transport: Transport = {
-                client: async (node) => wrap(node, await inner.client(node)),
-                clients: async (node, n) =>
-                    (await inner.clients!(node, n)).map((c) => wrap(node, c)),
-                close: () => inner.close(),
-            };
-            try {
-                await reconcile(desiredTopology({ shards: 5, replicasPerShard: 1, nodes }), {
-                    nodeTimeoutMs: NODE_TIMEOUT_MS,
-                    transport,
-                });
-            } finally {
-                await transport.close();
-            }
+            }));
             await assertHealthy(members(nodes, 5, 1), undefined, 5);
             assert.equal(await assertKeys(client, values), 3000);
 

@@ -11,7 +11,11 @@ import {
     ReconcileResult,
 } from "../../components/valkey/bootstrap/execute";
 import { desiredTopology, NodeSpec } from "../../components/valkey/bootstrap/topology";
-import { directTransport } from "../../components/valkey/bootstrap/transport";
+import {
+    directTransport,
+    NodeClient,
+    Transport,
+} from "../../components/valkey/bootstrap/transport";
 import {
     ClusterServers,
     ClusterServersOptions,
@@ -73,8 +77,27 @@ export async function run(
     replicasPerShard: number,
     options: Partial<ReconcileOptions> = {},
 ): Promise<ReconcileResult> {
+    return runWatched(nodes, shards, replicasPerShard, (_, c) => c, options);
+}
+
+/**
+ * `run` over a transport whose every connection passes through `watch` (to count or record commands, or to
+ * refuse some the way a server would).
+ */
+export async function runWatched(
+    nodes: NodeSpec[],
+    shards: number,
+    replicasPerShard: number,
+    watch: (node: NodeSpec, client: NodeClient) => NodeClient,
+    options: Partial<ReconcileOptions> = {},
+): Promise<ReconcileResult> {
     const desired = desiredTopology({ shards, replicasPerShard, nodes });
-    const transport = directTransport({ password: options.password });
+    const inner = directTransport({ password: options.password });
+    const transport: Transport = {
+        client: async (node) => watch(node, await inner.client(node)),
+        clients: async (node, n) => (await inner.clients!(node, n)).map((c) => watch(node, c)),
+        close: () => inner.close(),
+    };
     try {
         return await reconcile(desired, { nodeTimeoutMs: NODE_TIMEOUT_MS, ...options, transport });
     } finally {
