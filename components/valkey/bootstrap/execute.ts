@@ -561,13 +561,18 @@ async function quietLogs(run: Run): Promise<() => Promise<void>> {
         await Promise.all(
             [...before].map(async ([id, level]) => {
                 const client = await run.client(id).catch(() => undefined);
-                await client
-                    ?.call(["CONFIG", "SET", "loglevel", level])
-                    .then(() => client.call(["ACL", "DELUSER", QUIET_MARK + level]))
-                    .catch(() => undefined);
+                if (client) await restoreLogLevel(client, level);
             }),
         );
     };
+}
+
+/** Puts a quieted node back at its level and removes the mark that named it (best effort). */
+async function restoreLogLevel(client: NodeClient, level: string): Promise<void> {
+    await client
+        .call(["CONFIG", "SET", "loglevel", level])
+        .then(() => client.call(["ACL", "DELUSER", QUIET_MARK + level]))
+        .catch(() => undefined);
 }
 
 /**
@@ -588,11 +593,7 @@ async function cleanupAfterDeadRuns(run: Run): Promise<void> {
                     await client.call(["ACL", "DELUSER", user]).catch(() => undefined);
                 } else if (user.startsWith(QUIET_MARK)) {
                     const level = user.slice(QUIET_MARK.length);
-                    if (!LOG_LEVELS.includes(level)) continue;
-                    await client
-                        .call(["CONFIG", "SET", "loglevel", level])
-                        .then(() => client.call(["ACL", "DELUSER", user]))
-                        .catch(() => undefined);
+                    if (LOG_LEVELS.includes(level)) await restoreLogLevel(client, level);
                 }
             }
         }),
@@ -654,7 +655,7 @@ async function moveAll(
         ),
     );
     if (failure) throw failure.error;
-    await tellSources(moves, run);
+    await tellSources(bySource, run);
     // The other primaries are told last: the targets' SETSLOT NODE broadcast the new owners already, so this is a
     // confirmation, kept off the moves' critical path.
     await tellOthers(moves, primaries, run);
@@ -667,9 +668,7 @@ async function moveAll(
  * still migrates (on Valkey 8 a few its last message had not reached yet; each SETSLOT costs a replica round
  * there, which a SETSLOT per batch on the chain's critical path used to cost).
  */
-async function tellSources(moves: SlotMove[], run: Run): Promise<void> {
-    const bySource = new Map<string, SlotMove[]>();
-    for (const m of moves) append(bySource, m.from, m);
+async function tellSources(bySource: Map<string, SlotMove[]>, run: Run): Promise<void> {
     await Promise.all(
         [...bySource].map(async ([from, list]) => {
             run.checkpoint("migrate:node-source");
